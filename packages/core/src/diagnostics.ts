@@ -1,0 +1,62 @@
+import * as diagnosticsChannel from "node:diagnostics_channel";
+import type { DrainReport } from "./drain.ts";
+
+/**
+ * The `node:diagnostics_channel` names every Tako listener publishes on. Messages carry `kind`
+ * (`"tcp"`, `"udp"`, `"unix"`, `"unix-http"`) and `server` (the handle).
+ *
+ * @example
+ * ```ts
+ * import * as diagnosticsChannel from "node:diagnostics_channel";
+ * diagnosticsChannel.subscribe(CHANNELS.handlerError, (msg) => console.error(msg));
+ * ```
+ */
+export const CHANNELS = Object.freeze({
+  /** `{ kind, server, address }` once the socket is bound. */
+  listening: "tako:listening",
+  /** `{ kind, server, peer }` for each accepted connection (or HTTP request). */
+  connection: "tako:connection",
+  /** `{ kind, server, peer }` when a connection (or HTTP request) ends. */
+  connectionClosed: "tako:connection-closed",
+  /** `{ kind, server, peer, error }` when a handler throws or rejects. */
+  handlerError: "tako:handler-error",
+  /** `{ kind, server }` when shutdown starts. */
+  shutdown: "tako:shutdown",
+  /** `{ kind, server, report }` when the drain is over. */
+  drainDone: "tako:drain-done",
+});
+
+/** The listener kinds that publish. */
+export type ListenerKind = "tcp" | "udp" | "unix" | "unix-http";
+
+/** The message published on {@link CHANNELS.handlerError}. */
+export interface HandlerErrorMessage {
+  readonly kind: ListenerKind;
+  readonly server: unknown;
+  readonly peer: unknown;
+  readonly error: unknown;
+}
+
+/** The message published on {@link CHANNELS.drainDone}. */
+export interface DrainDoneMessage {
+  readonly kind: ListenerKind;
+  readonly server: unknown;
+  readonly report: DrainReport;
+}
+
+/**
+ * The channel objects behind {@link CHANNELS}; publish only where `hasSubscribers` is true.
+ *
+ * @example
+ * ```ts
+ * if (channels.connection.hasSubscribers) channels.connection.publish({ kind: "tcp", server, peer });
+ * ```
+ */
+export const channels = Object.freeze({
+  listening: diagnosticsChannel.channel(CHANNELS.listening),
+  connection: diagnosticsChannel.channel(CHANNELS.connection),
+  connectionClosed: diagnosticsChannel.channel(CHANNELS.connectionClosed),
+  handlerError: diagnosticsChannel.channel(CHANNELS.handlerError),
+  shutdown: diagnosticsChannel.channel(CHANNELS.shutdown),
+  drainDone: diagnosticsChannel.channel(CHANNELS.drainDone),
+});

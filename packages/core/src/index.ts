@@ -1,0 +1,18 @@
+export { formatAddress, parseAddress, toSocketAddress, type AddressInput, type ListenAddress, type SocketAddress } from "./address.ts";
+export { checkCount, checkDuration, checkKnownKeys, DEFAULT_SERVER_CONFIG, validateServerConfig, type ServerConfig } from "./config.ts";
+export { channels, CHANNELS, type DrainDoneMessage, type HandlerErrorMessage, type ListenerKind } from "./diagnostics.ts";
+export { DEFAULT_DRAIN_TIMEOUT, Drain, DrainUnit, type DrainReport, type HandlerContext } from "./drain.ts";
+export { BindError, ClosedError, InvalidAddressError, InvalidConfigError, InvalidSocketPathError, isPeerGone, TakoError, UnsupportedError } from "./errors.ts";
+export type { Logger } from "./logger.ts";
+export {
+  BuiltServer,
+  reportHandlerError,
+  Server,
+  ServerBuilder,
+  ServerHandle,
+  type Counters,
+  type ServerHandleInit,
+  type ServerStats,
+  type ShutdownOptions,
+} from "./server.ts";
+export { onShutdownSignal, shutdownSignal, ShutdownRequested, type DisposableAbortSignal, type ShutdownSignal } from "./shutdown.ts";

@@ -1,0 +1,91 @@
+/** A shutdown trigger: an `AbortSignal`, or any promise-like that settles when shutdown should start. */
+export type ShutdownSignal = AbortSignal | PromiseLike<unknown>;
+
+/** An `AbortSignal` that also removes its process listeners when disposed (`using`). */
+export type DisposableAbortSignal = AbortSignal & Disposable;
+
+/**
+ * Returns an `AbortSignal` that aborts on the first of the given OS signals (SIGINT and SIGTERM by
+ * default). While it is alive, those signals no longer kill the process: it is yours to drain and
+ * exit. Disposing it (`using`, or `[Symbol.dispose]()`) removes its process listeners.
+ *
+ * @example
+ * ```ts
+ * using signal = shutdownSignal();
+ * const server = await serveTcp("127.0.0.1:9001", handler, { signal });
+ * console.log(await server.finished); // { drained, forced, durationMs } after Ctrl-C
+ * ```
+ */
+export function shutdownSignal(signals: ReadonlyArray<NodeJS.Signals> = ["SIGINT", "SIGTERM"]): DisposableAbortSignal {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    dispose();
+    controller.abort(new ShutdownRequested(name));
+  };
+  const dispose = () => {
+    for (const name of signals) process.off(name, onSignal);
+  };
+  for (const name of signals) process.once(name, onSignal);
+  return Object.assign(controller.signal, { [Symbol.dispose]: dispose });
+}
+
+/**
+ * The abort reason of a {@link shutdownSignal}: which OS signal asked for shutdown.
+ *
+ * @example
+ * ```ts
+ * signal.addEventListener("abort", () => console.log((signal.reason as ShutdownRequested).signal));
+ * ```
+ */
+export class ShutdownRequested extends Error {
+  /** The OS signal that fired, e.g. `"SIGTERM"`. */
+  readonly signal: NodeJS.Signals;
+
+  constructor(signal: NodeJS.Signals) {
+    super(`shutdown requested by ${signal}`);
+    this.name = "ShutdownRequested";
+    this.signal = signal;
+  }
+}
+
+/**
+ * Calls `onShutdown` once when `signal` fires: an `AbortSignal` aborts, or a promise-like settles
+ * (either way). Returns a function that stops listening. An already-aborted signal fires at once
+ * (on a microtask).
+ *
+ * @example
+ * ```ts
+ * const stop = onShutdownSignal(options.signal, () => server.shutdown());
+ * ```
+ */
+export function onShutdownSignal(signal: ShutdownSignal | undefined, onShutdown: () => void): () => void {
+  if (signal === undefined) return noop;
+  if (isAbortSignal(signal)) {
+    if (signal.aborted) {
+      queueMicrotask(onShutdown);
+      return noop;
+    }
+    signal.addEventListener("abort", onShutdown, { once: true });
+    return () => signal.removeEventListener("abort", onShutdown);
+  }
+  if (signal === null || typeof (signal as PromiseLike<unknown>).then !== "function") {
+    throw new TypeError("shutdown signal must be an AbortSignal or a promise-like");
+  }
+  let live = true;
+  const fire = () => {
+    if (live) {
+      live = false;
+      onShutdown();
+    }
+  };
+  signal.then(fire, fire);
+  return () => {
+    live = false;
+  };
+}
+
+function isAbortSignal(value: unknown): value is AbortSignal {
+  return typeof value === "object" && value !== null && typeof (value as AbortSignal).aborted === "boolean" && typeof (value as AbortSignal).addEventListener === "function";
+}
+
+function noop(): void {}
