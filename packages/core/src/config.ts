@@ -120,7 +120,7 @@ function describe(value: unknown): string {
  */
 export function validateServerConfig(input: Partial<ServerConfig> = {}): Readonly<ServerConfig> {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    throw new InvalidConfigError("config", `ServerConfig must be an object; got ${describe(input)}`);
+    throw new InvalidConfigError("ServerConfig", `ServerConfig must be an object; got ${describe(input)}`);
   }
   checkKnownKeys("ServerConfig", input, Object.keys(FIELDS));
   const out: Record<string, unknown> = { ...DEFAULT_SERVER_CONFIG };
