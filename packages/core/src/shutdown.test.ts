@@ -89,7 +89,7 @@ describe("onShutdownSignal", () => {
     onShutdownSignal(Promise.reject(new Error("x")), () => calls++);
     const stop = onShutdownSignal(Promise.resolve(), () => calls++);
     stop();
-    const thenable = { then: (resolve: () => void) => setTimeout(resolve, 5) };
+    const thenable: PromiseLike<void> = { then: (resolve) => (setTimeout(() => resolve?.(), 5), undefined as never) };
     onShutdownSignal(thenable, () => calls++);
     await new Promise((r) => setTimeout(r, 20));
     expect(calls).toBe(3);
