@@ -16,3 +16,4 @@ export {
   type ShutdownOptions,
 } from "./server.ts";
 export { onShutdownSignal, shutdownSignal, ShutdownRequested, type DisposableAbortSignal, type ShutdownSignal } from "./shutdown.ts";
+export { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, serveStream, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamHandler, type StreamListenerInit, type StreamListenerOptions } from "./stream-listener.ts";

@@ -1,0 +1,480 @@
+import type * as net from "node:net";
+import { checkCount, checkDuration, checkKnownKeys } from "./config.ts";
+import { channels } from "./diagnostics.ts";
+import { Drain, type DrainUnit, type HandlerContext } from "./drain.ts";
+import { InvalidConfigError, isPeerGone } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import { reportHandlerError, ServerHandle, type Server } from "./server.ts";
+import type { ShutdownSignal } from "./shutdown.ts";
+
+/**
+ * Options every stream listener (`@tako/tcp`, `@tako/unix`) accepts. Durations are milliseconds.
+ *
+ * @example
+ * ```ts
+ * const options: StreamListenerOptions = { maxConnections: 512, onMaxConnections: "queue", idleTimeout: 60_000 };
+ * ```
+ */
+export interface StreamListenerOptions {
+  /** Starts shutdown when it aborts (an `AbortSignal`) or settles (a promise-like). */
+  readonly signal?: ShutdownSignal | undefined;
+  /** How long shutdown waits for in-flight connections before destroying them. Default 30 000. */
+  readonly drainTimeout?: number | undefined;
+  /** A pino-compatible logger. Default: silent, except handler errors to stderr. */
+  readonly logger?: Logger | undefined;
+  /** Most connections served at once. Default `Infinity`. */
+  readonly maxConnections?: number | undefined;
+  /**
+   * What happens to a connection past `maxConnections`. `"queue"` (default): it is accepted and
+   * waits, unread, for a free slot (bounded by `maxQueue` and `queueTimeout`). `"reject"`: it is
+   * closed at once. Either way a refused connection counts in `stats().rejected`.
+   */
+  readonly onMaxConnections?: "queue" | "reject" | undefined;
+  /** Most connections waiting for a slot (`"queue"` policy); past it new ones are closed. Default 1 024. */
+  readonly maxQueue?: number | undefined;
+  /** How long a queued connection may wait for a slot before it is closed; 0 = no limit. Default 30 000. */
+  readonly queueTimeout?: number | undefined;
+  /** Destroys a connection after this long with no traffic either way; 0 or undefined = off. */
+  readonly idleTimeout?: number | undefined;
+}
+
+/** The default {@link StreamListenerOptions.maxQueue}: 1 024 waiting connections. */
+export const DEFAULT_MAX_QUEUE = 1024;
+/** The default {@link StreamListenerOptions.queueTimeout}: 30 000 ms. */
+export const DEFAULT_QUEUE_TIMEOUT = 30_000;
+
+/**
+ * The option keys {@link StreamListenerOptions} knows; listeners add theirs and pass the lot to
+ * `checkKnownKeys`.
+ *
+ * @example
+ * ```ts
+ * checkKnownKeys("serveTcp options", options, [...STREAM_LISTENER_OPTION_KEYS, "noDelay"]);
+ * ```
+ */
+export const STREAM_LISTENER_OPTION_KEYS: readonly string[] = Object.freeze([
+  "signal",
+  "drainTimeout",
+  "logger",
+  "maxConnections",
+  "onMaxConnections",
+  "maxQueue",
+  "queueTimeout",
+  "idleTimeout",
+]);
+
+/**
+ * Checks the values of {@link StreamListenerOptions} (not unknown keys: the listener does that
+ * with its full key list). Throws {@link InvalidConfigError} naming the field.
+ *
+ * @example
+ * ```ts
+ * validateStreamListenerOptions({ maxConnections: 0 }); // throws InvalidConfigError (maxConnections)
+ * ```
+ */
+export function validateStreamListenerOptions(options: StreamListenerOptions): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidConfigError("options", `options must be an object; got ${options === null ? "null" : typeof options}`);
+  }
+  const o = options as Record<string, unknown>;
+  if (o.drainTimeout !== undefined) checkDuration("drainTimeout", o.drainTimeout);
+  if (o.idleTimeout !== undefined) checkDuration("idleTimeout", o.idleTimeout);
+  if (o.queueTimeout !== undefined) checkDuration("queueTimeout", o.queueTimeout);
+  if (o.maxConnections !== undefined) checkCount("maxConnections", o.maxConnections, { min: 1, allowInfinity: true });
+  if (o.maxQueue !== undefined) checkCount("maxQueue", o.maxQueue, { min: 0 });
+  if (o.onMaxConnections !== undefined && o.onMaxConnections !== "queue" && o.onMaxConnections !== "reject") {
+    throw new InvalidConfigError("onMaxConnections", `onMaxConnections must be "queue" or "reject"; got ${JSON.stringify(o.onMaxConnections)}`);
+  }
+  if (o.logger !== undefined) {
+    const logger = o.logger as Partial<Logger> | null;
+    if (logger === null || typeof logger !== "object" || typeof logger.error !== "function" || typeof logger.warn !== "function" || typeof logger.info !== "function") {
+      throw new InvalidConfigError("logger", "logger must have error, warn, info and debug methods (pino-compatible)");
+    }
+  }
+  if (o.signal !== undefined) {
+    const signal = o.signal as { aborted?: unknown; addEventListener?: unknown; then?: unknown } | null;
+    const ok = signal !== null && typeof signal === "object" && (typeof signal.then === "function" || (typeof signal.aborted === "boolean" && typeof signal.addEventListener === "function"));
+    if (!ok && typeof signal !== "function") throw new InvalidConfigError("signal", "signal must be an AbortSignal or a promise-like");
+  }
+}
+
+/**
+ * A per-connection handler. It receives the real socket, the peer and a context whose `signal`
+ * aborts when shutdown starts. A returned promise ends the connection when it settles (resolved:
+ * ended after pending writes flush; rejected: reported and destroyed); any other return value
+ * means the handler owns the socket, which stays open until either side closes it.
+ *
+ * @example
+ * ```ts
+ * const echo: StreamHandler<SocketAddress> = async (socket) => {
+ *   for await (const chunk of socket) socket.write(chunk);
+ * };
+ * ```
+ */
+export type StreamHandler<Peer> = (socket: net.Socket, peer: Peer, ctx: HandlerContext) => unknown;
+
+/**
+ * What a stream listener hands {@link serveStream}: the server it created, how to bind it, and
+ * how to describe a peer.
+ *
+ * @example
+ * ```ts
+ * const init: StreamListenerInit<SocketAddress, SocketAddress> = {
+ *   kind: "tcp", server: net.createServer({ pauseOnConnect: true }), handler, options,
+ *   bind: (server) => listenTcp(server, address), peerOf: (socket) => peerAddress(socket),
+ * };
+ * ```
+ */
+export interface StreamListenerInit<Peer, Address> {
+  /** Which listener this is, for diagnostics and logs. */
+  readonly kind: "tcp" | "unix";
+  /**
+   * The server, created by the caller. Create it with `pauseOnConnect: true` so queued
+   * connections stay truly unread (the kernel holds their bytes); sockets then start reading as
+   * soon as the handler reads.
+   */
+  readonly server: net.Server;
+  /** The per-connection handler. */
+  readonly handler: StreamHandler<Peer>;
+  /** The listener options (validated again here). */
+  readonly options: StreamListenerOptions;
+  /** Binds (listen). Rejects with BindError (OS code kept). `release` runs after the drain. */
+  bind(server: net.Server): Promise<{ address: Address; release?: () => void | Promise<void> }>;
+  /** The peer of an accepted socket, as handed to the handler. */
+  peerOf(socket: net.Socket): Peer;
+  /** Called on each socket before its handler starts, e.g. to set socket options. */
+  prepareSocket?(socket: net.Socket): void;
+}
+
+/** Per-connection state, stored on the socket so the event listeners can be shared functions. */
+interface Connection {
+  readonly machine: StreamMachine<unknown, unknown>;
+  readonly peer: unknown;
+  unit: DrainUnit | undefined;
+}
+
+const kConn = Symbol("tako.connection");
+const kQueued = Symbol("tako.queued");
+
+interface TrackedSocket extends net.Socket {
+  [kConn]?: Connection;
+  [kQueued]?: StreamMachine<unknown, unknown>;
+}
+
+/** An 'error' listener on every socket: a peer going away is normal; anything else is logged at debug. */
+function onSocketError(this: TrackedSocket, error: Error): void {
+  if (isPeerGone(error)) return;
+  const conn = this[kConn];
+  conn?.machine.logger?.debug({ err: error, peer: conn.peer, kind: conn.machine.kind }, "socket error");
+}
+
+function onSocketIdle(this: net.Socket): void {
+  this.destroy();
+}
+
+function onConnectionClose(this: TrackedSocket): void {
+  const conn = this[kConn];
+  if (conn === undefined) return;
+  conn.unit?.done();
+  conn.unit = undefined;
+  const machine = conn.machine;
+  if (channels.connectionClosed.hasSubscribers) channels.connectionClosed.publish({ kind: machine.kind, server: machine.handle, peer: conn.peer });
+  machine.onSlotFree();
+}
+
+/** The handler's promise resolved: end after pending writes flush, discard unread input so EOF is seen. */
+function endSocket(socket: net.Socket): void {
+  if (socket.destroyed) return;
+  socket.end();
+  socket.resume();
+}
+
+function forceClose(socket: net.Socket): void {
+  socket.destroy();
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+/** One queued connection's deadline, FIFO order = deadline order (one timeout for all). */
+type QueueEntry = number;
+
+class StreamMachine<Peer, Address> {
+  readonly kind: "tcp" | "unix";
+  readonly server: net.Server;
+  readonly handler: StreamHandler<Peer>;
+  readonly logger: Logger | undefined;
+  readonly drain = new Drain();
+  readonly maxConnections: number;
+  readonly reject: boolean;
+  readonly maxQueue: number;
+  readonly queueTimeout: number;
+  readonly idleTimeout: number;
+  readonly peerOf: (socket: net.Socket) => Peer;
+  readonly prepareSocket: ((socket: net.Socket) => void) | undefined;
+  handle: ServerHandle<Address> | undefined;
+  /** Sockets accepted before the handle existed (bind still finishing). */
+  early: net.Socket[] | undefined = [];
+  /** Sockets waiting for a slot, with their deadline (ms, performance.now()). */
+  readonly queue = new Map<net.Socket, QueueEntry>();
+  queueTimer: NodeJS.Timeout | undefined;
+  readonly warned = new Set<string>();
+
+  constructor(init: StreamListenerInit<Peer, Address>) {
+    const o = init.options;
+    this.kind = init.kind;
+    this.server = init.server;
+    this.handler = init.handler;
+    this.logger = o.logger;
+    this.maxConnections = o.maxConnections ?? Number.POSITIVE_INFINITY;
+    this.reject = o.onMaxConnections === "reject";
+    this.maxQueue = o.maxQueue ?? DEFAULT_MAX_QUEUE;
+    this.queueTimeout = o.queueTimeout ?? DEFAULT_QUEUE_TIMEOUT;
+    this.idleTimeout = o.idleTimeout ?? 0;
+    this.peerOf = init.peerOf;
+    this.prepareSocket = init.prepareSocket;
+  }
+
+  readonly onConnection = (socket: net.Socket): void => {
+    socket.on("error", onSocketError);
+    this.admit(socket);
+  };
+
+  /** Serves, queues or refuses a freshly accepted socket. */
+  admit(socket: net.Socket): void {
+    const handle = this.handle;
+    if (handle === undefined) {
+      if (this.early === undefined) socket.destroy();
+      else this.early.push(socket);
+      return;
+    }
+    if (this.drain.draining) {
+      handle.counters.rejected++;
+      socket.destroy();
+      return;
+    }
+    if (this.drain.active < this.maxConnections) {
+      this.start(socket, handle);
+      return;
+    }
+    if (this.reject || this.queue.size >= this.maxQueue) {
+      handle.counters.rejected++;
+      socket.destroy();
+      return;
+    }
+    this.enqueue(socket);
+  }
+
+  readonly onServerError = (error: NodeJS.ErrnoException): void => {
+    // Accept errors (EMFILE, ENFILE, ECONNABORTED) arrive here once listening; they never stop the server.
+    if (this.logger) {
+      this.logger.warn({ err: error, kind: this.kind }, "accept failed");
+      return;
+    }
+    const code = error.code ?? "unknown";
+    if (this.warned.has(code) || isPeerGone(error)) return;
+    this.warned.add(code);
+    process.stderr.write(`[tako] ${this.kind} accept failed: ${code}: ${error.message} (further ${code} errors are not printed)\n`);
+  };
+
+  start(socket: net.Socket, handle: ServerHandle<Address>): void {
+    if (socket.destroyed) return;
+    const tracked = socket as TrackedSocket;
+    let peer: Peer;
+    try {
+      peer = this.peerOf(socket);
+      this.prepareSocket?.(socket);
+    } catch (error) {
+      // The socket died between accept and now (no remote address left): nothing to serve.
+      this.logger?.debug({ err: error, kind: this.kind }, "connection lost before its handler started");
+      socket.destroy();
+      return;
+    }
+    handle.counters.accepted++;
+    const conn: Connection = { machine: this as StreamMachine<unknown, unknown>, peer, unit: undefined };
+    tracked[kConn] = conn;
+    conn.unit = this.drain.track(forceClose.bind(undefined, socket));
+    socket.once("close", onConnectionClose);
+    if (this.idleTimeout > 0) {
+      socket.setTimeout(this.idleTimeout);
+      socket.on("timeout", onSocketIdle);
+    }
+    if (channels.connection.hasSubscribers) channels.connection.publish({ kind: this.kind, server: handle, peer, socket });
+    let result: unknown;
+    try {
+      result = this.handler(socket, peer, this.drain.context);
+    } catch (error) {
+      this.fail(socket, peer, error);
+      return;
+    }
+    if (isThenable(result)) {
+      result.then(
+        () => endSocket(socket),
+        (error: unknown) => this.fail(socket, peer, error),
+      );
+    }
+  }
+
+  fail(socket: net.Socket, peer: Peer, error: unknown): void {
+    socket.destroy();
+    if (isPeerGone(error) || this.isShutdownAbort(error)) return;
+    const handle = this.handle;
+    if (handle !== undefined) reportHandlerError(handle as ServerHandle<unknown>, this.kind, this.logger, peer, error);
+  }
+
+  /** A handler that rejects with the drain's own abort (it was waiting on `ctx.signal`) is not at fault. */
+  isShutdownAbort(error: unknown): boolean {
+    const signal = this.drain.signal;
+    if (!signal.aborted) return false;
+    return error === signal.reason || (error instanceof Error && error.name === "AbortError");
+  }
+
+  enqueue(socket: net.Socket): void {
+    const tracked = socket as TrackedSocket;
+    tracked[kQueued] = this as StreamMachine<unknown, unknown>;
+    const deadline = this.queueTimeout > 0 ? performance.now() + this.queueTimeout : Number.POSITIVE_INFINITY;
+    this.queue.set(socket, deadline);
+    socket.once("close", onQueuedClose);
+    socket.once("end", onQueuedEnd);
+    // A 'readable' listener lets us see a client that hangs up while it waits (EOF or reset)
+    // without consuming anything: bytes stay buffered for the handler (bounded by the stream's
+    // highWaterMark, after which the kernel holds them).
+    socket.on("readable", onQueuedReadable);
+    if (this.queueTimer === undefined && this.queueTimeout > 0) this.armQueueTimer(deadline);
+  }
+
+  leaveQueue(socket: net.Socket): boolean {
+    if (!this.queue.delete(socket)) return false;
+    const tracked = socket as TrackedSocket;
+    tracked[kQueued] = undefined;
+    socket.removeListener("close", onQueuedClose);
+    socket.removeListener("end", onQueuedEnd);
+    socket.removeListener("readable", onQueuedReadable);
+    if (this.queue.size === 0 && this.queueTimer !== undefined) {
+      clearTimeout(this.queueTimer);
+      this.queueTimer = undefined;
+    }
+    return true;
+  }
+
+  armQueueTimer(deadline: number): void {
+    const delay = Math.max(0, Math.ceil(deadline - performance.now()));
+    this.queueTimer = setTimeout(this.expireQueue, delay);
+    this.queueTimer.unref();
+  }
+
+  readonly expireQueue = (): void => {
+    this.queueTimer = undefined;
+    const now = performance.now();
+    for (const [socket, deadline] of this.queue) {
+      if (deadline > now) {
+        this.armQueueTimer(deadline);
+        return;
+      }
+      this.leaveQueue(socket);
+      if (this.handle) this.handle.counters.rejected++;
+      socket.destroy();
+    }
+  };
+
+  /** A connection closed: hand its slot to the longest-waiting queued connection. */
+  onSlotFree(): void {
+    const handle = this.handle;
+    if (handle === undefined || this.drain.draining) return;
+    while (this.queue.size > 0 && this.drain.active < this.maxConnections) {
+      const next = this.queue.keys().next().value as net.Socket;
+      this.leaveQueue(next);
+      if (next.destroyed) continue;
+      this.start(next, handle);
+    }
+  }
+
+  /** Shutdown step 1: close the listening socket now and close every queued connection. */
+  stopAccepting(): void {
+    this.server.close();
+    this.server.removeListener("connection", this.onConnection);
+    const handle = this.handle;
+    for (const socket of [...this.queue.keys()]) {
+      this.leaveQueue(socket);
+      if (handle) handle.counters.rejected++;
+      socket.destroy();
+    }
+  }
+}
+
+function onQueuedClose(this: TrackedSocket): void {
+  this[kQueued]?.leaveQueue(this);
+}
+
+function onQueuedReadable(this: TrackedSocket): void {
+  // 'readable' with nothing buffered means EOF: read(0) then emits 'end' (onQueuedEnd), so a
+  // queued client that hung up is dropped. Buffered bytes are left alone for the handler.
+  if (this.readableLength === 0) this.read(0);
+}
+
+function onQueuedEnd(this: TrackedSocket): void {
+  if (this[kQueued]?.leaveQueue(this)) this.destroy();
+}
+
+/**
+ * The one stream-listener machine behind `serveTcp` and `serveUnix`: binds the caller's
+ * `net.Server`, runs the handler once per connection with the shared drain context, enforces
+ * `maxConnections` (queue or reject), `idleTimeout`, publishes `connection` and
+ * `connection-closed`, keeps accept errors from stopping the server, and returns the common
+ * {@link ServerHandle} whose shutdown closes the listening socket at once, aborts every handler's
+ * signal, waits up to `drainTimeout` and destroys what is left.
+ *
+ * @example
+ * ```ts
+ * const server = await serveStream({
+ *   kind: "tcp",
+ *   server: net.createServer({ pauseOnConnect: true, noDelay: true }),
+ *   handler: async (socket) => { for await (const chunk of socket) socket.write(chunk); },
+ *   options: { drainTimeout: 5_000 },
+ *   bind: async (s) => { await listen(s, 0); return { address: toSocketAddress(s.address() as AddressInfo) }; },
+ *   peerOf: (socket) => toSocketAddress({ address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily }),
+ * });
+ * ```
+ */
+export async function serveStream<Peer, Address>(init: StreamListenerInit<Peer, Address>): Promise<Server<Address>> {
+  validateStreamListenerOptions(init.options);
+  if (typeof init.handler !== "function") {
+    throw new InvalidConfigError("handler", `handler must be a function; got ${typeof init.handler}`);
+  }
+  const machine = new StreamMachine<Peer, Address>(init);
+  const { server } = init;
+  server.on("connection", machine.onConnection);
+  let bound: Awaited<ReturnType<StreamListenerInit<Peer, Address>["bind"]>>;
+  try {
+    bound = await init.bind(server);
+  } catch (error) {
+    server.removeListener("connection", machine.onConnection);
+    for (const socket of machine.early ?? []) socket.destroy();
+    machine.early = undefined;
+    if (server.listening) server.close();
+    throw error;
+  }
+  server.on("error", machine.onServerError);
+  const release = bound.release;
+  const handle = new ServerHandle<Address>({
+    kind: init.kind,
+    address: bound.address,
+    drain: machine.drain,
+    drainTimeout: init.options.drainTimeout,
+    signal: init.options.signal,
+    logger: init.options.logger,
+    stopAccepting: () => machine.stopAccepting(),
+    afterDrain: async () => {
+      if (machine.queueTimer !== undefined) clearTimeout(machine.queueTimer);
+      if (release) await release();
+    },
+  });
+  machine.handle = handle;
+  const early = machine.early ?? [];
+  machine.early = undefined;
+  for (const socket of early) machine.admit(socket);
+  handle.announce();
+  init.options.logger?.info({ kind: init.kind, address: bound.address }, "listening");
+  return handle;
+}
