@@ -1,0 +1,95 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** A fresh short directory under the temp dir for socket files; `remove()` deletes it. */
+export function socketDir(): { dir: string; path(name?: string): string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "tk-"));
+  let n = 0;
+  return {
+    dir,
+    path: (name?: string) => join(dir, name ?? `s${n++}.sock`),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Connects to a Unix socket path (or `\0name`); rejects on error. */
+export async function connectUnix(path: string): Promise<Socket> {
+  const socket = connect({ path });
+  await once(socket, "connect");
+  return socket;
+}
+
+/** Sends `data`, half-closes, and resolves with everything the server answered before closing. */
+export async function exchange(path: string, data: string | Buffer): Promise<string> {
+  const socket = await connectUnix(path);
+  const chunks: Buffer[] = [];
+  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+  socket.end(data);
+  await once(socket, "close");
+  return Buffer.concat(chunks).toString();
+}
+
+/** Resolves with the error a connect to `path` fails with, or "connected". */
+export async function connectOutcome(path: string): Promise<string> {
+  return new Promise((settle) => {
+    const socket = connect({ path });
+    socket.once("connect", () => {
+      socket.destroy();
+      settle("connected");
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) => settle(error.code ?? error.message));
+  });
+}
+
+/** The preload that maps `@tako/*` to source for child processes. */
+export const SOURCE_HOOKS = fileURLToPath(new URL("../test/fixtures/tako-source.mjs", import.meta.url));
+
+/** Runs a Node child (ESM script text) with `@tako/*` resolved to source. */
+export function spawnNode(script: string, options: { uid?: number; gid?: number } = {}) {
+  const child = spawn(process.execPath, ["--import", SOURCE_HOOKS, "--input-type=module", "-e", script], {
+    stdio: ["ignore", "pipe", "pipe"],
+    ...options,
+  });
+  let out = "";
+  let err = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
+  const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+  return {
+    child,
+    get out() {
+      return out;
+    },
+    get err() {
+      return err;
+    },
+    /** Resolves once stdout holds `text` (rejects if the child exits first or after `timeoutMs`). */
+    async waitFor(text: string, timeoutMs = 15_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (!out.includes(text)) {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`child exited before printing ${JSON.stringify(text)}: ${err}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${JSON.stringify(text)}; stdout: ${out}; stderr: ${err}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    async exit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+      const [code, signal] = child.exitCode !== null || child.signalCode !== null ? [child.exitCode, child.signalCode] : await exited;
+      return { code, signal };
+    },
+  };
+}
+
+/** Leaves a stale socket file at `path`: a child binds it with plain `net` and is SIGKILLed. */
+export async function staleSocketFromKilledProcess(path: string): Promise<void> {
+  const child = spawnNode(`import net from "node:net";
+    net.createServer().listen(${JSON.stringify(path)}, () => console.log("ready"));`);
+  await child.waitFor("ready");
+  child.child.kill("SIGKILL");
+  const { signal } = await child.exit();
+  if (signal !== "SIGKILL") throw new Error(`stale-socket child did not die by SIGKILL: ${signal}`);
+}
