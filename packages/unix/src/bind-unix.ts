@@ -2,7 +2,7 @@ import { constants as fsConstants } from "node:fs";
 import { chmod, link, lstat, mkdtemp, open, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { connect, type Server as NetServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
-import { BindError, checkCount, checkKnownKeys, InvalidConfigError, InvalidSocketPathError, TakoError } from "@tako/core";
+import { BindError, checkKnownKeys, InvalidConfigError, InvalidSocketPathError, TakoError } from "@tako/core";
 import { MAX_SOCKET_PATH_BYTES, parseSocketPath, type SocketPath } from "./socket-path.ts";
 
 /** A socket bound by {@link bindUnixSocket}. */
@@ -95,8 +95,16 @@ export function bindUnixSocket(server: NetServer, path: string, options: BindUni
  */
 export function validateUnixSocketOptions(path: string, options: BindUnixSocketOptions = {}): SocketPath {
   const target = parseSocketPath(path);
-  if (typeof options !== "object" || options === null) throw new InvalidConfigError("options", "bindUnixSocket options must be an object");
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidConfigError("options", "bindUnixSocket options must be an object");
+  }
   checkKnownKeys("bindUnixSocket options", options, BIND_UNIX_SOCKET_OPTION_KEYS);
+  checkModeAndBacklog(target, options);
+  return target;
+}
+
+/** @internal Checks `mode` and `backlog` for a parsed path (shared with `serveUnix`). */
+export function checkModeAndBacklog(target: SocketPath, options: BindUnixSocketOptions): void {
   const { mode, backlog } = options;
   if (mode !== undefined) {
     if (typeof mode !== "number" || !Number.isInteger(mode) || mode < 0 || mode > 0o777) {
@@ -106,8 +114,9 @@ export function validateUnixSocketOptions(path: string, options: BindUnixSocketO
       throw new InvalidConfigError("mode", `mode cannot apply to the abstract socket ${target.address}: it has no file (abstract sockets have no permissions)`);
     }
   }
-  if (backlog !== undefined) checkCount("backlog", backlog, { min: 0 });
-  return target;
+  if (backlog !== undefined && (typeof backlog !== "number" || !Number.isInteger(backlog) || backlog < 0 || backlog > 0x7fffffff)) {
+    throw new InvalidConfigError("backlog", `backlog must be an integer of at least 0; got ${String(backlog)}`);
+  }
 }
 
 /** @internal {@link bindUnixSocket} with a forced strategy, so tests reach every branch. */

@@ -1,0 +1,50 @@
+import { checkKnownKeys, InvalidConfigError, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "@tako/core";
+import { checkModeAndBacklog } from "./bind-unix.ts";
+import { parseSocketPath, type SocketPath } from "./socket-path.ts";
+
+/**
+ * Options of {@link serveUnix}: the shared stream-listener options (`signal`, `drainTimeout`,
+ * `logger`, `maxConnections`, `onMaxConnections`, `maxQueue`, `queueTimeout`, `idleTimeout`) plus
+ * the socket file's `mode` and the listen `backlog`. Durations are milliseconds.
+ *
+ * @example
+ * ```ts
+ * await serveUnix("/run/app.sock", handler, { mode: 0o660, maxConnections: 64, idleTimeout: 60_000 });
+ * ```
+ */
+export interface UnixServeOptions extends StreamListenerOptions {
+  /** Permission bits of the socket file, e.g. `0o660`; applied before the file appears at the path. Default: the umask decides. Not for abstract sockets. */
+  readonly mode?: number | undefined;
+  /** The listen backlog (pending, not yet accepted connections). Default 511 (Node's). */
+  readonly backlog?: number | undefined;
+}
+
+/**
+ * Every key {@link UnixServeOptions} knows; anything else is rejected.
+ *
+ * @example
+ * ```ts
+ * UNIX_OPTION_KEYS.includes("mode"); // true
+ * ```
+ */
+export const UNIX_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LISTENER_OPTION_KEYS, "mode", "backlog"]);
+
+/**
+ * Validates a socket path and {@link UnixServeOptions} (values and unknown keys) without touching
+ * anything; throws what {@link serveUnix} would reject with.
+ *
+ * @example
+ * ```ts
+ * validateUnixOptions("@admin", { mode: 0o600 }); // throws InvalidConfigError (mode on an abstract socket)
+ * ```
+ */
+export function validateUnixOptions(path: string, options: UnixServeOptions): SocketPath {
+  const target = parseSocketPath(path);
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidConfigError("options", `serveUnix options must be an object; got ${options === null ? "null" : typeof options}`);
+  }
+  validateStreamListenerOptions(options);
+  checkKnownKeys("serveUnix options", options, UNIX_OPTION_KEYS);
+  checkModeAndBacklog(target, options);
+  return target;
+}

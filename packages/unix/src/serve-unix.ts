@@ -1,0 +1,99 @@
+import * as net from "node:net";
+import { InvalidConfigError, serveStream, type HandlerContext, type Server, type ShutdownSignal } from "@tako/core";
+import { bindUnixSocket } from "./bind-unix.ts";
+import { validateUnixOptions, type UnixServeOptions } from "./options.ts";
+import { UnixPeerAddr } from "./unix-peer-addr.ts";
+
+/**
+ * A Unix-socket connection handler: the real `net.Socket`, the peer ({@link UnixPeerAddr}, whose
+ * `path` is `null` for the usual unnamed client) and a context whose `signal` aborts when shutdown
+ * starts.
+ *
+ * - Return a promise (an `async` function): when it resolves the connection is ended after
+ *   pending writes flush; when it rejects (or the handler throws) the error is reported and the
+ *   connection destroyed. Either way the server keeps serving.
+ * - Return anything else (`undefined`, or what `socket.pipe(socket)` returns): the handler owns
+ *   the socket, which stays open until either side closes it (or `idleTimeout` / the drain
+ *   deadline cuts it).
+ *
+ * @example
+ * ```ts
+ * const handler: UnixHandler = async (socket, peer, { signal }) => {
+ *   for await (const chunk of socket) {
+ *     socket.write(chunk);
+ *     if (signal.aborted) break;
+ *   }
+ * };
+ * ```
+ */
+export type UnixHandler = (socket: net.Socket, peer: UnixPeerAddr, ctx: HandlerContext) => Promise<void> | void | unknown;
+
+/** Node reports no peer address for Unix sockets, and clients are normally unnamed. */
+function peerOf(): UnixPeerAddr {
+  return new UnixPeerAddr(null);
+}
+
+/**
+ * Serves a Unix domain socket: calls `handler` once per accepted connection. `path` is a
+ * filesystem path (at most 107 bytes on Linux) or `@name` / `\0name` for a Linux abstract socket.
+ * The socket file is made safely (see `bindUnixSocket`: symlinks and other files refused, a live
+ * socket is `EADDRINUSE`, a stale one replaced, `mode` applied before the file appears) and
+ * removed after the drain if it is still the one this server bound. Resolves once listening with
+ * the handle; `server.address` is the path (`@name` for abstract). Bad paths and options reject
+ * before anything is bound.
+ *
+ * @example
+ * ```ts
+ * import { serveUnix, shutdownSignal } from "@tako/unix";
+ * using signal = shutdownSignal();
+ * const server = await serveUnix("/tmp/tako.sock", async (socket) => {
+ *   for await (const chunk of socket) socket.write(chunk);
+ * }, { signal, mode: 0o600 });
+ * console.log(await server.finished); // { drained, forced, durationMs } after Ctrl-C
+ * ```
+ */
+export async function serveUnix(path: string, handler: UnixHandler, options: UnixServeOptions = {}): Promise<Server<string>> {
+  validateUnixOptions(path, options);
+  if (typeof handler !== "function") {
+    throw new InvalidConfigError("handler", `handler must be a function; got ${typeof handler}`);
+  }
+  const { mode, backlog } = options;
+  return serveStream<UnixPeerAddr, string>({
+    kind: "unix",
+    server: net.createServer({ pauseOnConnect: true }),
+    handler,
+    options,
+    bind: async (server) => {
+      const binding = await bindUnixSocket(server, path, { mode, backlog });
+      return { address: binding.address, release: () => binding.release() };
+    },
+    peerOf,
+  });
+}
+
+/**
+ * The Rust `serve_unix_with_shutdown`: {@link serveUnix} that shuts down when `signal` aborts or settles.
+ *
+ * @example
+ * ```ts
+ * using signal = shutdownSignal();
+ * const server = await serveUnixWithShutdown("/tmp/tako.sock", handler, signal);
+ * ```
+ */
+export function serveUnixWithShutdown(path: string, handler: UnixHandler, signal: ShutdownSignal): Promise<Server<string>> {
+  return serveUnix(path, handler, { signal });
+}
+
+/**
+ * The Rust `serve_unix_with_shutdown_and_drain`: {@link serveUnix} that shuts down on `signal` and
+ * gives in-flight connections up to `drainTimeout` ms.
+ *
+ * @example
+ * ```ts
+ * using signal = shutdownSignal();
+ * const server = await serveUnixWithShutdownAndDrain("/tmp/tako.sock", handler, signal, 5_000);
+ * ```
+ */
+export function serveUnixWithShutdownAndDrain(path: string, handler: UnixHandler, signal: ShutdownSignal, drainTimeout: number): Promise<Server<string>> {
+  return serveUnix(path, handler, { signal, drainTimeout });
+}
