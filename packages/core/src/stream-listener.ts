@@ -94,7 +94,7 @@ export function validateStreamListenerOptions(options: StreamListenerOptions): v
   if (o.signal !== undefined) {
     const signal = o.signal as { aborted?: unknown; addEventListener?: unknown; then?: unknown } | null;
     const ok = signal !== null && typeof signal === "object" && (typeof signal.then === "function" || (typeof signal.aborted === "boolean" && typeof signal.addEventListener === "function"));
-    if (!ok && typeof signal !== "function") throw new InvalidConfigError("signal", "signal must be an AbortSignal or a promise-like");
+    if (!ok) throw new InvalidConfigError("signal", "signal must be an AbortSignal or a promise-like");
   }
 }
 
@@ -295,12 +295,15 @@ class StreamMachine<Peer, Address> {
     const conn: Connection = { machine: this as StreamMachine<unknown, unknown>, peer, unit: undefined };
     tracked[kConn] = conn;
     conn.unit = this.drain.track(forceClose.bind(undefined, socket));
-    socket.once("close", onConnectionClose);
+    socket.on("close", onConnectionClose);
     if (this.idleTimeout > 0) {
       socket.setTimeout(this.idleTimeout);
       socket.on("timeout", onSocketIdle);
     }
     if (channels.connection.hasSubscribers) channels.connection.publish({ kind: this.kind, server: handle, peer, socket });
+    // A socket accepted with pauseOnConnect has not started reading; start as plain `net` does,
+    // so a handler that never reads still sees the client hang up.
+    socket.read(0);
     let result: unknown;
     try {
       result = this.handler(socket, peer, this.drain.context);
