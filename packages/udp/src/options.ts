@@ -1,0 +1,162 @@
+import { checkCount, checkDuration, checkKnownKeys, DEFAULT_DRAIN_TIMEOUT, InvalidConfigError, UnsupportedError, type Logger, type ShutdownSignal } from "@tako/core";
+
+/**
+ * Options of {@link serveUdp}. Every field is optional; unknown keys are rejected.
+ *
+ * @example
+ * ```ts
+ * const options: ServeUdpOptions = { maxInFlight: 256, drainTimeout: 5_000, signal: shutdownSignal() };
+ * await serveUdp("0.0.0.0:9000", handler, options);
+ * ```
+ */
+export interface ServeUdpOptions {
+  /**
+   * Most datagram handlers running at once. A datagram that arrives while this many handlers are
+   * in flight is dropped and counted in `stats().dropped`, never queued. Default 1 024.
+   */
+  readonly maxInFlight?: number;
+  /**
+   * `SO_RCVBUF` in bytes, so a burst of datagrams (up to 64 KiB each) waits in the kernel instead of
+   * being dropped there. Default 4 MiB. The kernel caps it at `net.core.rmem_max` (and Linux reports
+   * twice the value it grants); read the effective size with `server.socket.socket.getRecvBufferSize()`.
+   */
+  readonly recvBufferSize?: number;
+  /** `SO_SNDBUF` in bytes. Default: the operating system's default. */
+  readonly sendBufferSize?: number;
+  /**
+   * `SO_REUSEPORT`: several sockets (in one or several processes) bind the same port and the kernel
+   * spreads datagrams among them. Linux, FreeBSD, Solaris and AIX only; elsewhere `serveUdp`
+   * rejects with `UnsupportedError`. Default false.
+   */
+  readonly reusePort?: boolean;
+  /** For an IPv6 address: do not also accept IPv4 on `[::]`. Rejected with an IPv4 address. Default false. */
+  readonly ipv6Only?: boolean;
+  /** Shutdown trigger: an `AbortSignal`, or any promise-like that settles when shutdown should start. */
+  readonly signal?: ShutdownSignal;
+  /** How long shutdown waits for in-flight handlers, in ms. Default 30 000. */
+  readonly drainTimeout?: number;
+  /** A pino-compatible logger; without one the server is silent except for handler errors (stderr). */
+  readonly logger?: Logger;
+}
+
+/** The default {@link ServeUdpOptions.maxInFlight}: 1 024 handlers in flight. */
+export const DEFAULT_MAX_IN_FLIGHT = 1024;
+
+/** The default {@link ServeUdpOptions.recvBufferSize}: 4 MiB requested (the kernel may grant less). */
+export const DEFAULT_RECV_BUFFER_SIZE = 4 * 1024 * 1024;
+
+/** Largest buffer size accepted for `recvBufferSize` / `sendBufferSize` (what `setsockopt` takes: a C int). */
+const MAX_BUFFER_SIZE = 2 ** 31 - 1;
+
+const KNOWN_KEYS: ReadonlyArray<keyof ServeUdpOptions> = [
+  "maxInFlight",
+  "recvBufferSize",
+  "sendBufferSize",
+  "reusePort",
+  "ipv6Only",
+  "signal",
+  "drainTimeout",
+  "logger",
+];
+
+/** Platforms where Node's `dgram` honours `reusePort` (the list in Node's documentation). */
+const REUSE_PORT_PLATFORMS: ReadonlySet<string> = new Set(["linux", "freebsd", "sunos", "aix"]);
+
+/** Validated options with their defaults filled in. */
+export interface ResolvedUdpOptions {
+  readonly maxInFlight: number;
+  readonly recvBufferSize: number;
+  /** Whether `recvBufferSize` was the default (a failure to apply it is then only logged). */
+  readonly recvBufferSizeIsDefault: boolean;
+  readonly sendBufferSize: number | undefined;
+  readonly reusePort: boolean;
+  readonly ipv6Only: boolean;
+  readonly signal: ShutdownSignal | undefined;
+  readonly drainTimeout: number;
+  readonly logger: Logger | undefined;
+}
+
+/**
+ * Validates {@link ServeUdpOptions} before anything is bound: unknown keys, wrong types and values
+ * out of range throw `InvalidConfigError` naming the field; `reusePort` where the platform or Node
+ * lacks it throws `UnsupportedError`.
+ *
+ * @example
+ * ```ts
+ * resolveUdpOptions({ maxInFlight: 0 }); // throws InvalidConfigError (field "maxInFlight")
+ * ```
+ */
+export function resolveUdpOptions(options: ServeUdpOptions | undefined, platform: string = process.platform): ResolvedUdpOptions {
+  if (options === undefined) options = {};
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidConfigError("options", `serveUdp options must be an object; got ${options === null ? "null" : typeof options}`);
+  }
+  checkKnownKeys("serveUdp options", options, KNOWN_KEYS);
+  const maxInFlight = checkCount("maxInFlight", options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, { min: 1 });
+  const recvBufferSize = checkBufferSize("recvBufferSize", options.recvBufferSize ?? DEFAULT_RECV_BUFFER_SIZE);
+  const sendBufferSize = options.sendBufferSize === undefined ? undefined : checkBufferSize("sendBufferSize", options.sendBufferSize);
+  const reusePort = checkBoolean("reusePort", options.reusePort ?? false);
+  const ipv6Only = checkBoolean("ipv6Only", options.ipv6Only ?? false);
+  const drainTimeout = checkDuration("drainTimeout", options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT);
+  const signal = checkSignal(options.signal);
+  const logger = checkLogger(options.logger);
+  if (reusePort) checkReusePortSupport(platform, process.versions.node);
+  return {
+    maxInFlight,
+    recvBufferSize,
+    recvBufferSizeIsDefault: options.recvBufferSize === undefined,
+    sendBufferSize,
+    reusePort,
+    ipv6Only,
+    signal,
+    drainTimeout,
+    logger,
+  };
+}
+
+/**
+ * Throws `UnsupportedError` unless `dgram` can set `SO_REUSEPORT` here: Node >= 22.12 (or >= 23.1)
+ * on Linux, FreeBSD, Solaris or AIX.
+ *
+ * @example
+ * ```ts
+ * checkReusePortSupport("darwin", "24.0.0"); // throws UnsupportedError (ERR_TAKO_UNSUPPORTED)
+ * ```
+ */
+export function checkReusePortSupport(platform: string, nodeVersion: string): void {
+  if (!REUSE_PORT_PLATFORMS.has(platform)) {
+    throw new UnsupportedError(`reusePort is not supported for UDP on ${platform} (only on ${[...REUSE_PORT_PLATFORMS].join(", ")})`);
+  }
+  const [major = 0, minor = 0] = nodeVersion.split(".").map(Number);
+  if (major < 22 || (major === 22 && minor < 12) || (major === 23 && minor < 1)) {
+    throw new UnsupportedError(`reusePort for UDP needs Node >= 22.12; this is Node ${nodeVersion}`);
+  }
+}
+
+function checkBufferSize(field: string, value: unknown): number {
+  const size = checkCount(field, value, { min: 1 });
+  if (size > MAX_BUFFER_SIZE) throw new InvalidConfigError(field, `${field} must be at most ${MAX_BUFFER_SIZE} bytes; got ${size}`);
+  return size;
+}
+
+function checkBoolean(field: string, value: unknown): boolean {
+  if (typeof value !== "boolean") throw new InvalidConfigError(field, `${field} must be a boolean; got ${typeof value}`);
+  return value;
+}
+
+function checkSignal(value: unknown): ShutdownSignal | undefined {
+  if (value === undefined) return undefined;
+  if (value instanceof AbortSignal) return value;
+  if (typeof value === "object" && value !== null && typeof (value as PromiseLike<unknown>).then === "function") return value as PromiseLike<unknown>;
+  throw new InvalidConfigError("signal", `signal must be an AbortSignal or a promise-like; got ${value === null ? "null" : typeof value}`);
+}
+
+function checkLogger(value: unknown): Logger | undefined {
+  if (value === undefined) return undefined;
+  const ok =
+    typeof value === "object" &&
+    value !== null &&
+    (["error", "warn", "info", "debug"] as const).every((level) => typeof (value as Record<string, unknown>)[level] === "function");
+  if (!ok) throw new InvalidConfigError("logger", "logger must have error, warn, info and debug methods (pino satisfies this)");
+  return value as Logger;
+}

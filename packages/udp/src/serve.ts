@@ -1,0 +1,335 @@
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import {
+  BindError,
+  channels,
+  Drain,
+  formatAddress,
+  InvalidConfigError,
+  parseAddress,
+  reportHandlerError,
+  ServerHandle,
+  toSocketAddress,
+  UnsupportedError,
+  type AddressInput,
+  type Counters,
+  type DrainUnit,
+  type HandlerContext,
+  type Logger,
+  type Server,
+  type ShutdownSignal,
+  type SocketAddress,
+} from "@tako/core";
+import { resolveUdpOptions, type ResolvedUdpOptions, type ServeUdpOptions } from "./options.ts";
+import { UdpSocket } from "./udp-socket.ts";
+
+/**
+ * The sender of a datagram: `{ address, port, family }`, plus `size`, the datagram's length in
+ * bytes. It is the `rinfo` object Node's `dgram` made for this datagram, handed over as is.
+ */
+export interface UdpPeer extends SocketAddress {
+  /** Length of the datagram in bytes. */
+  readonly size: number;
+}
+
+/**
+ * A datagram handler: called once per datagram with its bytes (a `Buffer` of its own, yours to
+ * keep), the sender, the server's {@link UdpSocket} for replies, and the context whose `signal`
+ * aborts when shutdown starts. Handlers run concurrently; a throw or rejection is reported and
+ * the server keeps receiving.
+ *
+ * @example
+ * ```ts
+ * const echo: UdpHandler = async (data, peer, socket) => {
+ *   await socket.sendTo(data, peer);
+ * };
+ * ```
+ */
+export type UdpHandler = (data: Buffer, peer: UdpPeer, socket: UdpSocket, ctx: HandlerContext) => Promise<void> | void;
+
+/**
+ * The handle `serveUdp` resolves to: the common Tako server handle (`address`, `finished`,
+ * `shutdown()`, `stats()` with `dropped`, `await using`) plus the server's {@link UdpSocket}, for
+ * datagrams that are not replies.
+ *
+ * @example
+ * ```ts
+ * await using server = await serveUdp("127.0.0.1:0", handler);
+ * await server.socket.sendTo("hello", { address: "127.0.0.1", port: 9999 });
+ * server.stats(); // { active, accepted, rejected, handlerErrors, dropped }
+ * ```
+ */
+export interface UdpServer extends Server<SocketAddress> {
+  /** The bound socket handlers reply through. */
+  readonly socket: UdpSocket;
+}
+
+const KIND = "udp";
+
+/**
+ * Binds a UDP socket and calls `handler` for every datagram, concurrently, with at most
+ * `maxInFlight` handlers in flight (datagrams past that are dropped and counted in
+ * `stats().dropped`). Resolves once bound; bad input rejects before anything is bound, a bind
+ * failure rejects with `BindError` carrying the OS code (`EADDRINUSE`, ...). The address picks
+ * IPv4 or IPv6 (`"[::1]:9000"`); a host name is resolved first.
+ *
+ * On shutdown (`options.signal`, or `server.shutdown()`) the server stops receiving at once,
+ * aborts `ctx.signal`, waits up to `drainTimeout` for handlers in flight (their `sendTo` still
+ * works), then closes the socket; handlers still running then are counted `forced`.
+ *
+ * @example
+ * ```ts
+ * import { serveUdp } from "@tako/udp";
+ * const server = await serveUdp("127.0.0.1:9000", async (data, peer, socket) => {
+ *   await socket.sendTo(data, peer);
+ * });
+ * console.log(server.address.port);
+ * ```
+ */
+export async function serveUdp(addr: AddressInput, handler: UdpHandler, options?: ServeUdpOptions): Promise<UdpServer> {
+  if (typeof handler !== "function") throw new InvalidConfigError("handler", `serveUdp handler must be a function; got ${typeof handler}`);
+  const config = resolveUdpOptions(options);
+  const listen = parseAddress(addr);
+  const target = await resolveHost(listen.host, listen.port);
+  if (config.ipv6Only && target.family === 4) {
+    throw new InvalidConfigError("ipv6Only", `ipv6Only needs an IPv6 address, e.g. "[::]:${listen.port}"; got ${formatAddress({ host: target.address, port: listen.port })}`);
+  }
+  const socket = createSocket({ type: target.family === 6 ? "udp6" : "udp4", reusePort: config.reusePort, ipv6Only: config.ipv6Only });
+  const where = formatAddress({ host: target.address, port: listen.port });
+  try {
+    await bind(socket, listen.port, target.address, where);
+    applyBufferSizes(socket, config);
+  } catch (error) {
+    closeQuietly(socket);
+    throw error;
+  }
+  return startServer(socket, handler, config);
+}
+
+/**
+ * `serveUdp` with a shutdown signal, the Rust `serve_udp_with_shutdown`: an `AbortSignal` or any
+ * promise-like; the drain waits the default 30 000 ms.
+ *
+ * @example
+ * ```ts
+ * using signal = shutdownSignal();
+ * const server = await serveUdpWithShutdown("0.0.0.0:9000", handler, signal);
+ * await server.finished;
+ * ```
+ */
+export function serveUdpWithShutdown(addr: AddressInput, handler: UdpHandler, signal: ShutdownSignal): Promise<UdpServer> {
+  return serveUdp(addr, handler, { signal });
+}
+
+/**
+ * `serveUdp` with a shutdown signal and a drain timeout in ms (the Rust original has no drain for
+ * UDP; this one stops receiving, awaits in-flight handlers up to `drainTimeout`, then closes).
+ *
+ * @example
+ * ```ts
+ * const server = await serveUdpWithShutdownAndDrain("0.0.0.0:9000", handler, shutdownSignal(), 5_000);
+ * console.log(await server.finished); // { drained, forced, durationMs }
+ * ```
+ */
+export function serveUdpWithShutdownAndDrain(addr: AddressInput, handler: UdpHandler, signal: ShutdownSignal, drainTimeout: number): Promise<UdpServer> {
+  return serveUdp(addr, handler, { signal, drainTimeout });
+}
+
+async function resolveHost(host: string, port: number): Promise<{ address: string; family: 4 | 6 }> {
+  const family = isIP(host);
+  if (family === 4 || family === 6) return { address: host, family };
+  try {
+    const found = await lookup(host);
+    return { address: found.address, family: found.family === 6 ? 6 : 4 };
+  } catch (error) {
+    throw new BindError(formatAddress({ host, port }), error as NodeJS.ErrnoException);
+  }
+}
+
+function bind(socket: Socket, port: number, address: string, where: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      socket.off("listening", onListening);
+      if (error.code === "ENOTSUP" || error.code === "EOPNOTSUPP") reject(new UnsupportedError(`cannot bind ${where}: ${error.code} (reusePort or ipv6Only unsupported here)`, { cause: error }));
+      else reject(new BindError(where, error));
+    };
+    const onListening = () => {
+      socket.off("error", onError);
+      resolve();
+    };
+    socket.once("error", onError);
+    socket.once("listening", onListening);
+    socket.bind({ port, address });
+  });
+}
+
+function applyBufferSizes(socket: Socket, config: ResolvedUdpOptions): void {
+  try {
+    socket.setRecvBufferSize(config.recvBufferSize);
+  } catch (error) {
+    // The default is a wish (the kernel caps it anyway); only an explicit size that fails is an error.
+    if (!config.recvBufferSizeIsDefault) throw new InvalidConfigError("recvBufferSize", `cannot set recvBufferSize to ${config.recvBufferSize}`, { cause: error });
+    config.logger?.debug({ kind: KIND, err: error }, "could not set the default receive buffer size");
+  }
+  if (config.sendBufferSize !== undefined) {
+    try {
+      socket.setSendBufferSize(config.sendBufferSize);
+    } catch (error) {
+      throw new InvalidConfigError("sendBufferSize", `cannot set sendBufferSize to ${config.sendBufferSize}`, { cause: error });
+    }
+  }
+}
+
+function closeQuietly(socket: Socket): void {
+  try {
+    socket.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+function noop(): void {}
+
+/** One in-flight async handler; pooled, so a datagram costs no closures of ours. */
+class InFlight {
+  peer: UdpPeer | undefined = undefined;
+  unit: DrainUnit | undefined = undefined;
+  readonly fulfilled: () => void;
+  readonly rejected: (error: unknown) => void;
+
+  constructor(receiver: Receiver) {
+    this.fulfilled = () => receiver.settle(this);
+    this.rejected = (error) => {
+      receiver.fail(this.peer, error);
+      receiver.settle(this);
+    };
+  }
+}
+
+/** The per-datagram path: bound check, handler call, tracking of async handlers in the drain. */
+class Receiver {
+  readonly #handler: UdpHandler;
+  readonly #socket: UdpSocket;
+  readonly #drain: Drain;
+  readonly #ctx: HandlerContext;
+  readonly #maxInFlight: number;
+  readonly #logger: Logger | undefined;
+  readonly #free: InFlight[] = [];
+  server!: ServerHandle<SocketAddress>;
+  counters!: Counters;
+
+  constructor(handler: UdpHandler, socket: UdpSocket, drain: Drain, config: ResolvedUdpOptions) {
+    this.#handler = handler;
+    this.#socket = socket;
+    this.#drain = drain;
+    this.#ctx = drain.context;
+    this.#maxInFlight = config.maxInFlight;
+    this.#logger = config.logger;
+  }
+
+  readonly onMessage = (data: Buffer, rinfo: RemoteInfo): void => {
+    const drain = this.#drain;
+    if (drain.active >= this.#maxInFlight) {
+      this.counters.dropped++;
+      return;
+    }
+    this.counters.accepted++;
+    const peer = rinfo as UdpPeer;
+    if (channels.connection.hasSubscribers) channels.connection.publish({ kind: KIND, server: this.server, peer });
+    let result: Promise<void> | void;
+    try {
+      result = this.#handler(data, peer, this.#socket, this.#ctx);
+    } catch (error) {
+      this.fail(peer, error);
+      this.#closed(peer);
+      return;
+    }
+    if (result === undefined || result === null || typeof (result as Partial<PromiseLike<void>>).then !== "function") {
+      this.#closed(peer);
+      return;
+    }
+    const slot = this.#free.pop() ?? new InFlight(this);
+    slot.peer = peer;
+    slot.unit = drain.track(noop);
+    (result instanceof Promise ? result : Promise.resolve(result)).then(slot.fulfilled, slot.rejected);
+  };
+
+  /** @internal An async handler settled. */
+  settle(slot: InFlight): void {
+    slot.unit?.done();
+    const peer = slot.peer;
+    slot.unit = undefined;
+    slot.peer = undefined;
+    if (this.#free.length < this.#maxInFlight) this.#free.push(slot);
+    if (peer !== undefined) this.#closed(peer);
+  }
+
+  /** @internal A handler threw or rejected. */
+  fail(peer: UdpPeer | undefined, error: unknown): void {
+    reportHandlerError(this.server, KIND, this.#logger, peer, error);
+  }
+
+  #closed(peer: UdpPeer): void {
+    if (channels.connectionClosed.hasSubscribers) channels.connectionClosed.publish({ kind: KIND, server: this.server, peer });
+  }
+}
+
+class UdpServerHandle extends ServerHandle<SocketAddress> implements UdpServer {
+  readonly socket: UdpSocket;
+
+  constructor(init: ConstructorParameters<typeof ServerHandle<SocketAddress>>[0], socket: UdpSocket) {
+    super(init);
+    this.socket = socket;
+  }
+}
+
+function startServer(raw: Socket, handler: UdpHandler, config: ResolvedUdpOptions): UdpServer {
+  const socket = new UdpSocket(raw);
+  const drain = new Drain();
+  const receiver = new Receiver(handler, socket, drain, config);
+  const logger = config.logger;
+  const address = toSocketAddress(raw.address());
+  let closedByUs = false;
+  const server = new UdpServerHandle(
+    {
+      kind: KIND,
+      address,
+      drain,
+      drainTimeout: config.drainTimeout,
+      signal: config.signal,
+      logger,
+      countsDrops: true,
+      stopAccepting: () => {
+        raw.off("message", receiver.onMessage);
+      },
+      afterDrain: () =>
+        new Promise<void>((resolve) => {
+          if (socket.closed) return resolve();
+          closedByUs = true;
+          raw.close(() => resolve());
+        }),
+    },
+    socket,
+  );
+  receiver.server = server;
+  receiver.counters = server.counters;
+  // Errors on a datagram socket (an ICMP error surfacing as ECONNREFUSED, a failed receive) are
+  // never fatal: report and keep serving.
+  raw.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "ECONNREFUSED" || error.code === "EHOSTUNREACH" || error.code === "ENETUNREACH") {
+      logger?.debug({ kind: KIND, err: error }, "peer unreachable");
+    } else {
+      logger?.warn({ kind: KIND, err: error }, "udp socket error");
+    }
+  });
+  raw.once("close", () => {
+    if (!closedByUs) {
+      logger?.warn({ kind: KIND, address }, "udp socket closed from outside; shutting down");
+      void server.shutdown();
+    }
+  });
+  raw.on("message", receiver.onMessage);
+  logger?.info({ kind: KIND, address }, "listening");
+  return server.announce();
+}
