@@ -1,1 +1,19 @@
-export {};
+export { serveTcp, serveTcpWithShutdown, serveTcpWithShutdownAndDrain, type TcpHandler } from "./serve-tcp.ts";
+export { reusePortSupported, TCP_OPTION_KEYS, type TcpServeOptions } from "./options.ts";
+export {
+  BindError,
+  CHANNELS,
+  InvalidAddressError,
+  InvalidConfigError,
+  shutdownSignal,
+  TakoError,
+  UnsupportedError,
+  type AddressInput,
+  type DrainReport,
+  type HandlerContext,
+  type Logger,
+  type Server,
+  type ServerStats,
+  type ShutdownSignal,
+  type SocketAddress,
+} from "@tako/core";

@@ -1,0 +1,162 @@
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { pipeline } from "node:stream/promises";
+import { Transform } from "node:stream";
+import { afterEach, describe, expect, it } from "vitest";
+import { CHANNELS, serveTcp, type SocketAddress, type TcpHandler } from "@tako/tcp";
+import { closed, connect, readAll, readBytes, recordingLogger, sleep } from "./test-utils.ts";
+
+interface HandlerErrorMessage {
+  kind: string;
+  peer: SocketAddress;
+  error: unknown;
+}
+
+const published: HandlerErrorMessage[] = [];
+const onHandlerError = (message: unknown) => void published.push(message as HandlerErrorMessage);
+subscribe(CHANNELS.handlerError, onHandlerError);
+afterEach(() => {
+  published.length = 0;
+});
+process.on("exit", () => unsubscribe(CHANNELS.handlerError, onHandlerError));
+
+const echoOnce: TcpHandler = async (socket) => {
+  for await (const chunk of socket) socket.write(chunk);
+};
+
+describe("handler results", () => {
+  it("a resolved promise ends the connection after pending writes flush", async () => {
+    const size = 8 * 1024 * 1024;
+    const payload = Buffer.alloc(size, 0x61);
+    await using server = await serveTcp("127.0.0.1:0", async (socket) => {
+      socket.write(payload); // far more than the socket buffer: most of it is still pending at resolve
+    });
+    const client = await connect(server.address.port);
+    await sleep(50); // let the handler resolve while the client has read nothing yet
+    const got = await readAll(client);
+    expect(got.length).toBe(size);
+    expect(got.equals(payload)).toBe(true);
+    await expect.poll(() => server.stats().active).toBe(0);
+  });
+
+  it("a synchronous throw is contained: reported with the peer, connection destroyed, server keeps serving", async () => {
+    const logger = recordingLogger();
+    let calls = 0;
+    await using server = await serveTcp(
+      "127.0.0.1:0",
+      (socket) => {
+        if (++calls === 1) throw new Error("boom sync");
+        return echoOnce(socket, { address: "", port: 0, family: "IPv4" }, { signal: new AbortController().signal });
+      },
+      { logger },
+    );
+    const bad = await connect(server.address.port);
+    const localPort = bad.localPort;
+    await closed(bad);
+    expect(server.stats().handlerErrors).toBe(1);
+    expect(published).toHaveLength(1);
+    expect(published[0]?.kind).toBe("tcp");
+    expect((published[0]?.error as Error).message).toBe("boom sync");
+    expect(published[0]?.peer).toEqual({ address: "127.0.0.1", port: localPort, family: "IPv4" });
+    expect(logger.records.filter((r) => r.level === "error")).toHaveLength(1);
+    expect(logger.records.find((r) => r.level === "error")?.obj).toMatchObject({ peer: { port: localPort }, kind: "tcp" });
+    const good = await connect(server.address.port);
+    good.write("ok");
+    expect((await readBytes(good, 2)).toString()).toBe("ok");
+    good.end();
+  });
+
+  it("a rejection is contained: reported, destroyed, counted; other connections are unaffected", async () => {
+    const logger = recordingLogger();
+    await using server = await serveTcp(
+      "127.0.0.1:0",
+      async (socket) => {
+        for await (const chunk of socket) {
+          if (String(chunk).includes("fail")) throw new Error("boom async");
+          socket.write(chunk);
+        }
+      },
+      { logger },
+    );
+    const survivor = await connect(server.address.port);
+    survivor.write("a");
+    expect((await readBytes(survivor, 1)).toString()).toBe("a");
+    const bad = await connect(server.address.port);
+    bad.write("please fail");
+    await closed(bad);
+    expect(server.stats()).toMatchObject({ handlerErrors: 1, accepted: 2, active: 1 });
+    expect(published.map((m) => (m.error as Error).message)).toEqual(["boom async"]);
+    survivor.write("b");
+    expect((await readBytes(survivor, 1)).toString()).toBe("b");
+    survivor.end();
+  });
+
+  it("a client reset is normal: a handler that rejects with ECONNRESET/EPIPE is not reported", async () => {
+    const logger = recordingLogger();
+    let settled: Promise<unknown> | undefined;
+    await using server = await serveTcp(
+      "127.0.0.1:0",
+      (socket) => {
+        const upper = new Transform({ transform: (chunk, _enc, cb) => cb(null, String(chunk).toUpperCase()) });
+        settled = pipeline(socket, upper, socket);
+        return settled;
+      },
+      { logger },
+    );
+    const client = await connect(server.address.port);
+    client.write("x");
+    expect((await readBytes(client, 1)).toString()).toBe("X");
+    client.resetAndDestroy();
+    await expect(settled).rejects.toMatchObject({ code: expect.stringMatching(/ECONNRESET|EPIPE|ERR_STREAM_PREMATURE_CLOSE/) });
+    await expect.poll(() => server.stats().active).toBe(0);
+    expect(server.stats().handlerErrors).toBe(0);
+    expect(published).toHaveLength(0);
+    expect(logger.records.filter((r) => r.level === "error")).toHaveLength(0);
+  });
+
+  it("without a logger, a handler error goes to stderr once, with the peer", async () => {
+    const lines: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      await using server = await serveTcp("127.0.0.1:0", async () => {
+        throw new Error("to stderr");
+      });
+      const client = await connect(server.address.port);
+      const localPort = client.localPort;
+      await closed(client);
+      await expect.poll(() => lines.length).toBe(1);
+      expect(lines[0]).toContain(`tcp handler failed for 127.0.0.1:${localPort}`);
+      expect(lines[0]).toContain("to stderr");
+    } finally {
+      process.stderr.write = write;
+    }
+  });
+
+  it("a handler that returns nothing owns the socket: it stays open after the handler returns", async () => {
+    await using server = await serveTcp("127.0.0.1:0", (socket) => {
+      setTimeout(() => socket.write("later\n"), 50);
+      setTimeout(() => socket.end("bye\n"), 100);
+    });
+    const client = await connect(server.address.port);
+    expect((await readAll(client)).toString()).toBe("later\nbye\n");
+    await expect.poll(() => server.stats().active).toBe(0);
+  });
+
+  it("socket.pipe(socket) (a returned stream, not a promise) echoes until the client ends", async () => {
+    await using server = await serveTcp("127.0.0.1:0", (socket) => socket.pipe(socket));
+    const client = await connect(server.address.port);
+    for (const word of ["one", "two", "three"]) {
+      client.write(word);
+      expect((await readBytes(client, word.length)).toString()).toBe(word);
+      client.resume();
+    }
+    expect(server.stats().active).toBe(1);
+    client.end();
+    await closed(client);
+    await expect.poll(() => server.stats().active).toBe(0);
+    expect(server.stats()).toMatchObject({ accepted: 1, handlerErrors: 0 });
+  });
+});

@@ -1,0 +1,63 @@
+import { checkDuration, checkKnownKeys, InvalidConfigError, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "@tako/core";
+
+/**
+ * Options of {@link serveTcp}: the shared stream-listener options plus TCP socket settings.
+ * Durations are milliseconds.
+ *
+ * @example
+ * ```ts
+ * await serveTcp("0.0.0.0:9001", handler, { maxConnections: 1_000, idleTimeout: 60_000, keepAlive: 30_000 });
+ * ```
+ */
+export interface TcpServeOptions extends StreamListenerOptions {
+  /** TCP_NODELAY on accepted sockets (Nagle off). Default `true`. */
+  readonly noDelay?: boolean | undefined;
+  /** TCP keep-alive on accepted sockets: `true`, or the initial delay in ms. Default `false` (off). */
+  readonly keepAlive?: boolean | number | undefined;
+  /** The listen backlog (pending, not yet accepted connections). Default 511 (Node's). */
+  readonly backlog?: number | undefined;
+  /** SO_REUSEPORT: several servers (or processes) share the port and the kernel balances between them. Linux and some BSDs; elsewhere `UnsupportedError`. Default `false`. */
+  readonly reusePort?: boolean | undefined;
+  /** For an IPv6 address (`::`), accept IPv6 only (no IPv4-mapped clients). Default `false`. */
+  readonly ipv6Only?: boolean | undefined;
+}
+
+/**
+ * Every key {@link TcpServeOptions} knows; anything else is rejected.
+ *
+ * @example
+ * ```ts
+ * TCP_OPTION_KEYS.includes("noDelay"); // true
+ * ```
+ */
+export const TCP_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LISTENER_OPTION_KEYS, "noDelay", "keepAlive", "backlog", "reusePort", "ipv6Only"]);
+
+/** Platforms where the OS has SO_REUSEPORT with the semantics Node's `reusePort` needs. */
+const REUSE_PORT_PLATFORMS: ReadonlySet<string> = new Set(["linux", "freebsd", "sunos", "aix"]);
+
+/** Whether `reusePort` works on this platform. */
+export function reusePortSupported(platform: string = process.platform): boolean {
+  return REUSE_PORT_PLATFORMS.has(platform);
+}
+
+function checkBoolean(field: string, value: unknown): void {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new InvalidConfigError(field, `${field} must be a boolean; got ${typeof value}`);
+  }
+}
+
+/** Validates {@link TcpServeOptions} (values and unknown keys); throws InvalidConfigError. */
+export function validateTcpOptions(options: TcpServeOptions): void {
+  validateStreamListenerOptions(options);
+  checkKnownKeys("serveTcp options", options, TCP_OPTION_KEYS);
+  checkBoolean("noDelay", options.noDelay);
+  checkBoolean("reusePort", options.reusePort);
+  checkBoolean("ipv6Only", options.ipv6Only);
+  if (options.keepAlive !== undefined && typeof options.keepAlive !== "boolean") checkDuration("keepAlive", options.keepAlive);
+  if (options.backlog !== undefined) {
+    const b = options.backlog;
+    if (typeof b !== "number" || !Number.isInteger(b) || b < 0 || b > 0x7fffffff) {
+      throw new InvalidConfigError("backlog", `backlog must be an integer of at least 0; got ${typeof b === "number" ? b : typeof b}`);
+    }
+  }
+}
