@@ -34,6 +34,18 @@ function peerOf(): UnixPeerAddr {
 }
 
 /**
+ * The server is created with `pauseOnConnect` (so a queued connection stays unread), which leaves
+ * a socket explicitly paused (`readableFlowing === false`); in that state `socket.on("data")`,
+ * and so `readline`, would never see a byte. Back to the neutral state before the handler runs:
+ * nothing is read until the handler reads, but every way of reading works.
+ */
+function prepareSocket(socket: net.Socket): void {
+  if (socket.readableFlowing === false && socket.listenerCount("readable") === 0) {
+    (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+  }
+}
+
+/**
  * Serves a Unix domain socket: calls `handler` once per accepted connection. `path` is a
  * filesystem path (at most 107 bytes on Linux) or `@name` / `\0name` for a Linux abstract socket.
  * The socket file is made safely (see `bindUnixSocket`: symlinks and other files refused, a live
@@ -68,6 +80,7 @@ export async function serveUnix(path: string, handler: UnixHandler, options: Uni
       return { address: binding.address, release: () => binding.release() };
     },
     peerOf,
+    prepareSocket,
   });
 }
 

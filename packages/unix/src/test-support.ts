@@ -24,14 +24,45 @@ export async function connectUnix(path: string): Promise<Socket> {
   return socket;
 }
 
-/** Sends `data`, half-closes, and resolves with everything the server answered before closing. */
+/**
+ * Sends `data`, half-closes, and resolves with everything the server answered before closing
+ * (a reset by the server, e.g. after a handler error, just ends the answer).
+ */
 export async function exchange(path: string, data: string | Buffer): Promise<string> {
   const socket = await connectUnix(path);
   const chunks: Buffer[] = [];
+  socket.on("error", () => {});
   socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+  const closed = new Promise((settle) => socket.once("close", settle));
   socket.end(data);
-  await once(socket, "close");
+  await closed;
   return Buffer.concat(chunks).toString();
+}
+
+/** Resolves once `n` characters have arrived on `socket` (without consuming or closing it beyond that). */
+export function readBytes(socket: Socket, n: number): Promise<string> {
+  return new Promise((settle, fail) => {
+    let text = "";
+    const onData = (chunk: Buffer) => {
+      text += String(chunk);
+      if (text.length >= n) {
+        cleanup();
+        settle(text);
+      }
+    };
+    const onEnd = () => {
+      cleanup();
+      fail(new Error(`connection ended after ${JSON.stringify(text)}, expected ${n} characters`));
+    };
+    const cleanup = () => {
+      socket.off("data", onData);
+      socket.off("end", onEnd);
+      socket.off("close", onEnd);
+    };
+    socket.on("data", onData);
+    socket.once("end", onEnd);
+    socket.once("close", onEnd);
+  });
 }
 
 /** Resolves with the error a connect to `path` fails with, or "connected". */
