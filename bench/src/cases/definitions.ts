@@ -1,0 +1,138 @@
+/** The throughput cases of the suite: stream echo (TCP, Unix), UDP echo, Unix HTTP. */
+import * as os from "node:os";
+import * as path from "node:path";
+import type { AutocannonResult } from "../clients/autocannon.ts";
+import type { EchoResult } from "../clients/echo.ts";
+import type { HttpResult } from "../clients/http.ts";
+import type { UdpResult } from "../clients/udp.ts";
+import type { ChildHandle } from "../rpc.ts";
+import { TEXT, user } from "../servers/http.ts";
+import type { Target } from "../servers/types.ts";
+import type { Settings } from "../settings.ts";
+import type { Group, ThroughputCase } from "./throughput.ts";
+
+/** The names of the load clients, as the results report them. */
+export const CLIENTS = {
+  echo: "tako-bench echo client (raw net, onread, 1 message in flight per connection)",
+  udp: "tako-bench UDP client (connected dgram sockets, bounded window)",
+  http: "tako-bench HTTP client (raw net keep-alive HTTP/1.1, pre-built requests, Content-Length framing, 1 in flight per connection)",
+  autocannon: "autocannon 9 (in-process, 1 in flight per connection)",
+  server: "server-side clock (performance.now around shutdown(); process.memoryUsage after gc)",
+} as const;
+
+/** A short random Unix socket path under the temp dir. */
+export function socketPath(tag: string): string {
+  return path.join(os.tmpdir(), `tb-${tag}-${Math.random().toString(36).slice(2, 8)}.sock`);
+}
+
+function echoCase(family: "tcp" | "unix", size: number, connections: number, reps: number): ThroughputCase {
+  const big = size >= 1024;
+  const label = family === "tcp" ? "TCP" : "Unix";
+  return {
+    id: `${family}-echo-${big ? `${size / 1024}k` : size}-${connections}`,
+    name: `${label} echo ${big ? `${size / 1024} KiB` : `${size} B`} x ${connections} conns`,
+    unit: big ? "MB/s" : "msg/s",
+    source: CLIENTS.echo,
+    reps,
+    goals: { node: { min: 0.97 } },
+    async measure(client: ChildHandle, target: Target, warmupMs: number, durationMs: number) {
+      const r = await client.call<EchoResult>("echo", { target, connections, size, warmupMs, durationMs });
+      return { figure: big ? r.mbPerSec : r.messagesPerSec, detail: { clientCpu: r.clientCpu } };
+    },
+  };
+}
+
+/** The TCP and Unix echo groups: ours vs plain `net`. */
+export function echoGroups(s: Settings): Group[] {
+  return (["tcp", "unix"] as const).map((family) => ({
+    family: `${family}-echo` as const,
+    impls: ["tako", "node"] as const,
+    cases: [echoCase(family, 64, 16, s.reps), echoCase(family, 64, 256, s.reps), echoCase(family, 16_384, 16, s.reps)],
+    ...(family === "unix" ? { path: (impl: string) => socketPath(`echo-${impl}`) } : {}),
+  }));
+}
+
+function udpCase(size: number, reps: number): ThroughputCase {
+  return {
+    id: `udp-echo-${size}`,
+    name: `UDP echo ${size} B (window 4 x 16)`,
+    unit: "datagrams/s",
+    source: CLIENTS.udp,
+    reps,
+    goals: { node: { min: 0.97 } },
+    async measure(client, target, warmupMs, durationMs) {
+      const r = await client.call<UdpResult>("udp", { target, size, sockets: 4, window: 16, warmupMs, durationMs });
+      return { figure: r.datagramsPerSec, detail: { clientCpu: r.clientCpu, loss: r.loss } };
+    },
+  };
+}
+
+/** The UDP echo group: ours vs plain `dgram`. */
+export function udpGroup(s: Settings): Group {
+  return { family: "udp-echo", impls: ["tako", "node"], cases: [udpCase(64, s.reps), udpCase(1400, s.reps)] };
+}
+
+const HTTP_GOALS = { node: { min: 0.95 }, fastify: { min: 1.1 }, hono: { min: 1.1 } } as const;
+const ROUTES = [
+  { id: "text", url: "/", name: "GET / (text)", body: TEXT },
+  { id: "json", url: "/users/42", name: "GET /users/{id} (JSON)", body: JSON.stringify(user("42")) },
+] as const;
+
+/** The Unix HTTP group: ours vs plain node:http switch, Fastify and Hono, with both clients. */
+export function httpGroup(s: Settings): Group {
+  const cases: ThroughputCase[] = [];
+  for (const route of ROUTES) {
+    const checked = new Set<string>();
+    cases.push({
+      id: `http-${route.id}`,
+      name: `Unix HTTP ${route.name} x 50 conns`,
+      unit: "req/s",
+      source: CLIENTS.http,
+      reps: s.httpReps,
+      goals: HTTP_GOALS,
+      async measure(client, target, warmupMs, durationMs) {
+        const r = await client.call<HttpResult>("http", { path: (target as { path: string }).path, url: route.url, connections: 50, warmupMs, durationMs });
+        if (r.errors > 0) throw new Error(`${r.errors} failed responses on ${route.url}`);
+        return { figure: r.requestsPerSec, detail: { clientCpu: r.clientCpu, p50Ms: r.p50Ms, p99Ms: r.p99Ms } };
+      },
+      async check(client, target, impl) {
+        if (checked.has(impl)) return;
+        const r = await client.call<HttpResult>("http", { path: (target as { path: string }).path, url: route.url, connections: 1, warmupMs: 0, durationMs: 20 });
+        if (r.sampleBody !== route.body || !/^HTTP\/1\.1 200 /.test(r.sampleHead)) {
+          throw new Error(`${impl} answered ${route.url} with ${JSON.stringify(r.sampleHead)} / ${JSON.stringify(r.sampleBody)}; expected ${JSON.stringify(route.body)}`);
+        }
+        checked.add(impl);
+      },
+      sideRows: [{ key: "p99Ms", id: `http-${route.id}-p99`, name: `Unix HTTP ${route.name} p99 latency`, unit: "ms", goals: { node: { max: 1.1 } } }],
+    });
+  }
+  if (s.autocannonReps > 0) {
+    for (const route of ROUTES) {
+      cases.push({
+        id: `http-${route.id}-autocannon`,
+        name: `Unix HTTP ${route.name} x 50 conns, autocannon`,
+        unit: "req/s",
+        source: CLIENTS.autocannon,
+        reps: s.autocannonReps,
+        goals: {},
+        async measure(client, target, warmupMs, durationMs) {
+          const r = await client.call<AutocannonResult>("autocannon", {
+            path: (target as { path: string }).path,
+            url: route.url,
+            connections: 50,
+            warmupMs: Math.min(warmupMs, 300),
+            durationMs: Math.max(durationMs, s.autocannonDurationMs),
+          });
+          if (r.errors > 0) throw new Error(`autocannon: ${r.errors} failed responses on ${route.url}`);
+          return { figure: r.requestsPerSec, detail: { clientCpu: r.clientCpu, p99Ms: r.p99Ms } };
+        },
+      });
+    }
+  }
+  return {
+    family: "http",
+    impls: ["tako", "node", "fastify", "hono"],
+    cases,
+    path: (impl: string) => socketPath(`http-${impl}`),
+  };
+}

@@ -1,0 +1,24 @@
+/**
+ * The load-client child: `node src/client-main.ts '{}'`, pinned to its own core by the runner.
+ * Answers `echo`, `udp`, `http`, `autocannon`, `hold`, `held`, `waitClosed` and `release`.
+ */
+import { runAutocannon } from "./clients/autocannon.ts";
+import { runEcho } from "./clients/echo.ts";
+import { hold, heldStatus, release, waitClosed } from "./clients/hold.ts";
+import { runHttp } from "./clients/http.ts";
+import { runUdp } from "./clients/udp.ts";
+import { serveCommands } from "./rpc.ts";
+
+serveCommands(
+  {
+    echo: runEcho,
+    udp: runUdp,
+    http: runHttp,
+    autocannon: runAutocannon,
+    hold,
+    held: heldStatus,
+    waitClosed,
+    release,
+  },
+  { pid: process.pid },
+);

@@ -1,0 +1,159 @@
+/**
+ * The Tako benchmark suite: `node src/run.ts [--smoke] [flags]` (see settings.ts for flags).
+ * Every figure is a ratio against a baseline measured in the same run, runs interleaved.
+ * Prints a Markdown table and writes latest.json / latest.md to the output directory.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { idleCheck } from "./cpustat.ts";
+import { echoGroups, httpGroup, CLIENTS, udpGroup } from "./cases/definitions.ts";
+import { runMemory, runShutdown, type LifecycleContext } from "./cases/lifecycle.ts";
+import { runGroup, type Group, type GroupContext } from "./cases/throughput.ts";
+import { machineInfo } from "./machine.ts";
+import { renderMarkdown } from "./report.ts";
+import type { CaseError, Results, Row } from "./results.ts";
+import { ChildHandle } from "./rpc.ts";
+import type { ServerSpec, Target } from "./servers/types.ts";
+import { benchDir, parseSettings } from "./settings.ts";
+
+const settings = parseSettings(process.argv.slice(2));
+const machine = machineInfo();
+const started = performance.now();
+const startedAt = new Date().toISOString();
+const log = (line: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+
+const wanted = (id: string) => settings.only.length === 0 || settings.only.some((o) => id.includes(o));
+
+// Our servers import @tako/* by package name, i.e. each package's built dist: check it is there.
+const PACKAGE_OF: Array<[string, string]> = [
+  ["tcp-", "@tako/tcp"],
+  ["shutdown-tcp", "@tako/tcp"],
+  ["memory-tcp", "@tako/tcp"],
+  ["unix-", "@tako/unix"],
+  ["udp-", "@tako/udp"],
+  ["http-", "@tako/unix-http"],
+  ["shutdown-http", "@tako/unix-http"],
+];
+const ALL_IDS = ["tcp-echo", "unix-echo", "udp-echo", "http-text", "http-json", "shutdown-tcp", "shutdown-http", "memory-tcp"];
+const needed = new Set(PACKAGE_OF.filter(([prefix]) => ALL_IDS.some((id) => id.startsWith(prefix) && (settings.only.length === 0 || settings.only.some((o) => id.includes(o) || o.startsWith(id))))).map(([, pkg]) => pkg));
+for (const pkg of needed) {
+  try {
+    await import(pkg);
+  } catch (error) {
+    log(`cannot load ${pkg} (${(error as Error).message.split("\n")[0]}); build first: pnpm bench (or turbo run build --filter=@tako/bench...)`);
+    process.exit(2);
+  }
+}
+
+const rows: Row[] = [];
+const errors: CaseError[] = [];
+const usedClients = new Set<string>();
+const socketFiles: string[] = [];
+const profileDir = path.join(benchDir, "results", "tmp", "profiles");
+if (settings.cpuProf) mkdirSync(profileDir, { recursive: true });
+
+async function startServer(spec: ServerSpec, options: { gc?: boolean } = {}): Promise<ChildHandle<{ target: Target }>> {
+  if (spec.path) socketFiles.push(spec.path);
+  const flags: string[] = [];
+  if (options.gc) flags.push("--expose-gc");
+  if (settings.cpuProf === spec.impl) flags.push("--cpu-prof", "--cpu-prof-dir", path.join(profileDir, `${spec.family}-${spec.impl}`));
+  return ChildHandle.start<{ target: Target }>({
+    label: `server ${spec.family}/${spec.impl}`,
+    script: "./server-main.ts",
+    arg: spec,
+    core: machine.serverCore ?? undefined,
+    nodeFlags: flags,
+    raiseFdLimit: true,
+    verbose: settings.verbose,
+  });
+}
+
+const idleBefore = await idleCheck(settings.smoke ? 200 : 1000);
+if (idleBefore.some((b) => b > 0.1)) log(`WARNING: the machine is busy before the run (${idleBefore.map((b) => `${Math.round(b * 100)} %`).join(", ")} per core); figures will be noisy`);
+log(`machine: ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}, ${machine.pinned ? "pinned (server core 0, client core 1)" : "not pinned"}${settings.smoke ? ", SMOKE run" : ""}`);
+const client = await ChildHandle.start({
+  label: "client",
+  script: "./client-main.ts",
+  arg: {},
+  core: machine.clientCore ?? undefined,
+  raiseFdLimit: true,
+  verbose: settings.verbose,
+});
+
+const groupContext: GroupContext = {
+  client,
+  warmupMs: settings.warmupMs,
+  durationMs: settings.durationMs,
+  caseWarmupMs: settings.caseWarmupMs,
+  startServer,
+  log,
+};
+const lifecycleContext: LifecycleContext = { client, startServer, log };
+
+function recordError(id: string, error: unknown): void {
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  log(`${id}: FAILED ${text}`);
+  errors.push({ id, error: text });
+}
+
+try {
+  const groups: Group[] = [...echoGroups(settings), udpGroup(settings), httpGroup(settings)];
+  for (const group of groups) {
+    const cases = group.cases.filter((c) => wanted(c.id));
+    if (cases.length === 0) continue;
+    for (const c of cases) usedClients.add(c.source);
+    try {
+      await runGroup({ ...group, cases }, groupContext, (r) => rows.push(...r), recordError);
+    } catch (error) {
+      for (const c of cases) recordError(c.id, error);
+    }
+  }
+  const lifecycle = [
+    { id: "shutdown-tcp", run: () => runShutdown({ id: "shutdown-tcp", name: `Shutdown, ${settings.shutdownConnections} idle raw TCP conns`, family: "tcp-echo", connections: settings.shutdownConnections, reps: settings.shutdownReps }, lifecycleContext) },
+    { id: "shutdown-http", run: () => runShutdown({ id: "shutdown-http", name: `Shutdown, ${settings.shutdownConnections} idle keep-alive HTTP conns`, family: "http", connections: settings.shutdownConnections, reps: settings.shutdownReps }, lifecycleContext) },
+    { id: "memory-tcp", run: () => runMemory({ id: "memory-tcp", name: `Memory, ${settings.memoryConnections} idle raw TCP conns`, connections: settings.memoryConnections, reps: settings.memoryReps }, lifecycleContext) },
+  ];
+  for (const c of lifecycle) {
+    if (!wanted(c.id)) continue;
+    usedClients.add(CLIENTS.server);
+    try {
+      rows.push(await c.run());
+    } catch (error) {
+      recordError(c.id, error);
+    }
+  }
+} finally {
+  await client.stop();
+  for (const file of socketFiles) rmSync(file, { force: true });
+}
+
+const results: Results = {
+  startedAt,
+  durationSec: (performance.now() - started) / 1000,
+  smoke: settings.smoke,
+  machine,
+  idleBefore,
+  settings: {
+    reps: settings.reps,
+    httpReps: settings.httpReps,
+    durationMs: settings.durationMs,
+    warmupMs: settings.warmupMs,
+    caseWarmupMs: settings.caseWarmupMs,
+    autocannonReps: settings.autocannonReps,
+    memoryConnections: settings.memoryConnections,
+    memoryReps: settings.memoryReps,
+    shutdownConnections: settings.shutdownConnections,
+    shutdownReps: settings.shutdownReps,
+    ...(settings.only.length > 0 ? { only: settings.only } : {}),
+  },
+  clients: Object.fromEntries(Object.entries(CLIENTS).filter(([, v]) => usedClients.has(v))),
+  rows,
+  errors,
+};
+const markdown = renderMarkdown(results);
+mkdirSync(settings.outDir, { recursive: true });
+writeFileSync(path.join(settings.outDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(path.join(settings.outDir, "latest.md"), markdown);
+process.stdout.write(`\n${markdown}\n`);
+log(`wrote ${path.join(settings.outDir, "latest.json")} and latest.md in ${results.durationSec.toFixed(0)} s${errors.length > 0 ? `; ${errors.length} case(s) FAILED` : ""}`);
+process.exitCode = errors.length > 0 ? 1 : 0;

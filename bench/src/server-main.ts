@@ -1,0 +1,80 @@
+/**
+ * A bench server child: `node src/server-main.ts '<ServerSpec JSON>'`. Starts one server, announces
+ * `{ ready: { target } }` and answers the parent's commands (usage, memory, connections, shutdown).
+ */
+import { serveCommands } from "./rpc.ts";
+import { startNodeEcho, startTakoEcho } from "./servers/echo.ts";
+import { startFastify, startHono, startNodeHttp, startTakoHttp } from "./servers/http.ts";
+import type { RunningServer, ServerSpec } from "./servers/types.ts";
+import { startNodeUdp, startTakoUdp } from "./servers/udp.ts";
+
+/** What `usage` answers: CPU time and wall time since start, for utilisation over a window. */
+export interface Usage {
+  readonly cpuUs: number;
+  readonly wallMs: number;
+}
+
+/** What `memory` answers (after a full GC when the child runs with --expose-gc). */
+export interface Memory {
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+  readonly gc: boolean;
+}
+
+const spec = JSON.parse(process.argv[2] ?? "{}") as ServerSpec;
+
+async function start(s: ServerSpec): Promise<RunningServer> {
+  switch (`${s.family}/${s.impl}`) {
+    case "tcp-echo/node":
+    case "unix-echo/node":
+      return startNodeEcho(s);
+    case "tcp-echo/tako":
+    case "unix-echo/tako":
+      return startTakoEcho(s);
+    case "udp-echo/node":
+      return startNodeUdp();
+    case "udp-echo/tako":
+      return startTakoUdp();
+    case "http/node":
+      return startNodeHttp(s);
+    case "http/fastify":
+      return startFastify(s);
+    case "http/hono":
+      return startHono(s);
+    case "http/tako":
+      return startTakoHttp(s);
+    default:
+      throw new Error(`no server for ${s.family}/${s.impl}`);
+  }
+}
+
+const server = await start(spec);
+const gc = (globalThis as { gc?: () => void }).gc;
+
+serveCommands(
+  {
+    usage: (): Usage => {
+      const cpu = process.cpuUsage();
+      return { cpuUs: cpu.user + cpu.system, wallMs: performance.now() };
+    },
+    memory: async (): Promise<Memory> => {
+      if (gc) {
+        // Two full collections with a turn between them, so finalisers and weak callbacks run.
+        gc();
+        await new Promise((r) => setImmediate(r));
+        gc();
+      }
+      const m = process.memoryUsage();
+      return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, gc: gc !== undefined };
+    },
+    connections: () => server.connections(),
+    shutdown: async () => {
+      const started = performance.now();
+      const report = await server.shutdown();
+      return { ms: performance.now() - started, report: report ?? null };
+    },
+  },
+  { target: server.target, pid: process.pid },
+);

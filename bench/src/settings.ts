@@ -1,0 +1,108 @@
+/**
+ * Run settings from flags and environment variables (flags win):
+ *
+ *   --smoke                 every case once with tiny durations (figures not judged)
+ *   --reps=N        BENCH_REPS            interleaved reps of the echo/UDP cases (default 10)
+ *   --http-reps=N   BENCH_HTTP_REPS       interleaved reps of the HTTP cases (default 15)
+ *   --duration=MS   BENCH_DURATION_MS     measured window per rep (default 1000)
+ *   --warmup=MS     BENCH_WARMUP_MS       warm-up inside each rep before the window (default 250)
+ *   --autocannon-reps=N BENCH_AUTOCANNON_REPS  reps of the autocannon HTTP figures, 0 = off (default 5)
+ *   --memory-connections=N BENCH_MEMORY_CONNECTIONS  idle connections held in the memory case (default 10000)
+ *   --only=a,b      BENCH_ONLY            run only cases whose id contains one of these
+ *   --out=DIR                             where latest.json / latest.md go (default bench/results;
+ *                                         smoke mode: bench/results/tmp)
+ *   --cpu-prof=IMPL                       run IMPL's servers (tako, node, fastify, hono) with
+ *                                         --cpu-prof, profiles in bench/results/tmp/profiles
+ *   --verbose                             echo the children's output
+ */
+import { fileURLToPath } from "node:url";
+
+/** The resolved settings of one run. */
+export interface Settings {
+  readonly smoke: boolean;
+  readonly reps: number;
+  readonly httpReps: number;
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  /** Warm-up per server before a case's reps start (JIT, caches). */
+  readonly caseWarmupMs: number;
+  readonly autocannonReps: number;
+  readonly autocannonDurationMs: number;
+  readonly memoryConnections: number;
+  readonly memoryReps: number;
+  readonly shutdownConnections: number;
+  readonly shutdownReps: number;
+  readonly only: readonly string[];
+  readonly outDir: string;
+  readonly cpuProf: string | undefined;
+  readonly verbose: boolean;
+}
+
+const BENCH_DIR = fileURLToPath(new URL("..", import.meta.url));
+
+function positiveInt(name: string, text: string | undefined, fallback: number, min = 1): number {
+  if (text === undefined || text === "") return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer of at least ${min}; got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** Parses argv (after the script) and the environment. Unknown flags throw. */
+export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Settings {
+  const flags = new Map<string, string>();
+  for (const arg of argv) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (m === null) throw new Error(`unexpected argument ${JSON.stringify(arg)}`);
+    flags.set(m[1] as string, m[2] ?? "true");
+  }
+  const known = ["smoke", "reps", "http-reps", "duration", "warmup", "autocannon-reps", "memory-connections", "only", "out", "cpu-prof", "verbose"];
+  for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown flag --${key}; known: ${known.map((k) => `--${k}`).join(" ")}`);
+  const smoke = flags.get("smoke") === "true";
+  const pick = (flag: string, envName: string) => flags.get(flag) ?? env[envName];
+  const only = (pick("only", "BENCH_ONLY") ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  const outDir = flags.get("out") ?? (smoke ? `${BENCH_DIR}results/tmp` : `${BENCH_DIR}results`);
+  if (smoke) {
+    return {
+      smoke,
+      reps: 1,
+      httpReps: 1,
+      durationMs: 100,
+      warmupMs: 30,
+      caseWarmupMs: 30,
+      autocannonReps: 1,
+      autocannonDurationMs: 300,
+      memoryConnections: 200,
+      memoryReps: 1,
+      shutdownConnections: 50,
+      shutdownReps: 1,
+      only,
+      outDir,
+      cpuProf: flags.get("cpu-prof"),
+      verbose: flags.get("verbose") === "true",
+    };
+  }
+  return {
+    smoke,
+    reps: positiveInt("reps", pick("reps", "BENCH_REPS"), 10),
+    httpReps: positiveInt("http-reps", pick("http-reps", "BENCH_HTTP_REPS"), 15),
+    durationMs: positiveInt("duration", pick("duration", "BENCH_DURATION_MS"), 1000, 50),
+    warmupMs: positiveInt("warmup", pick("warmup", "BENCH_WARMUP_MS"), 250, 0),
+    caseWarmupMs: 1000,
+    autocannonReps: positiveInt("autocannon-reps", pick("autocannon-reps", "BENCH_AUTOCANNON_REPS"), 5, 0),
+    autocannonDurationMs: 1000,
+    memoryConnections: positiveInt("memory-connections", pick("memory-connections", "BENCH_MEMORY_CONNECTIONS"), 10_000),
+    memoryReps: 3,
+    shutdownConnections: 1000,
+    shutdownReps: 5,
+    only,
+    outDir,
+    cpuProf: flags.get("cpu-prof"),
+    verbose: flags.get("verbose") === "true",
+  };
+}
+
+/** The bench package directory (with a trailing slash). */
+export const benchDir: string = BENCH_DIR;
