@@ -82,7 +82,18 @@ export const SOURCE_HOOKS = fileURLToPath(new URL("../test/fixtures/tako-source.
 
 /** Runs a Node child (ESM script text) with `@tako/*` resolved to source. */
 export function spawnNode(script: string, options: { uid?: number; gid?: number } = {}) {
-  const child = spawn(process.execPath, ["--import", SOURCE_HOOKS, "--input-type=module", "-e", script], {
+  return watchChild(["--input-type=module", "-e", script], options);
+}
+
+/** Runs a Node child on a script file (TypeScript allowed) with `@tako/*` resolved to source. */
+export function spawnNodeFile(file: string, args: string[] = []) {
+  return watchChild([file, ...args], {});
+}
+
+function watchChild(args: string[], options: { uid?: number; gid?: number }) {
+  // Node 22 before 22.18 needs the flag to run TypeScript; later versions accept it silently.
+  const typescript = process.features.typescript ? [] : ["--experimental-strip-types", "--no-warnings=ExperimentalWarning"];
+  const child = spawn(process.execPath, [...typescript, "--import", SOURCE_HOOKS, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     ...options,
   });
