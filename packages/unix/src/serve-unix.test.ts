@@ -236,7 +236,7 @@ describe("serveUnix: drain", () => {
       async (socket, _peer, { signal }) => {
         started++;
         const polite = (await once(socket, "data")).toString() === "polite";
-        if (!polite) return new Promise(() => {}); // ignores the signal: only the deadline ends it
+        if (!polite) await new Promise(() => {}); // ignores the signal: only the deadline ends it
         if (!signal.aborted) await once(signal, "abort");
         await new Promise((r) => setTimeout(r, 20));
         socket.write("bye");
