@@ -18,6 +18,7 @@ import {
   type HandlerContext,
   type Logger,
   type Server,
+  type ServerStats,
   type ShutdownSignal,
   type SocketAddress,
 } from "@tako/core";
@@ -63,6 +64,23 @@ export type UdpHandler = (data: Buffer, peer: UdpPeer, socket: UdpSocket, ctx: H
 export interface UdpServer extends Server<SocketAddress> {
   /** The bound socket handlers reply through. */
   readonly socket: UdpSocket;
+  /** A snapshot of the counters, `dropped` included. */
+  stats(): UdpServerStats;
+}
+
+/**
+ * A UDP server's counters: `active` handlers in flight, datagrams `accepted` (handed to a
+ * handler), `dropped` (arrived while `maxInFlight` handlers were running), `handlerErrors`;
+ * `rejected` is always 0 for UDP.
+ *
+ * @example
+ * ```ts
+ * const { active, accepted, dropped } = server.stats();
+ * ```
+ */
+export interface UdpServerStats extends ServerStats {
+  /** Datagrams dropped because `maxInFlight` handlers were already running. */
+  readonly dropped: number;
 }
 
 const KIND = "udp";
@@ -281,6 +299,10 @@ class UdpServerHandle extends ServerHandle<SocketAddress> implements UdpServer {
   constructor(init: ConstructorParameters<typeof ServerHandle<SocketAddress>>[0], socket: UdpSocket) {
     super(init);
     this.socket = socket;
+  }
+
+  override stats(): UdpServerStats {
+    return super.stats() as UdpServerStats;
   }
 }
 
