@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { BindError, InvalidConfigError, InvalidSocketPathError, TakoError } from "@tako/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { bindUnixSocket, bindUnixSocketWith, type UnixSocketBinding } from "./bind-unix.ts";
-import { connectOutcome, connectUnix, exchange, socketDir, spawnNode, staleSocketFromKilledProcess } from "./test-support.ts";
+import { connectOutcome, connectUnix, exchange, hasCommand, socketDir, spawnNode, staleSocketFromKilledProcess } from "./test-support.ts";
 
 let dirs: ReturnType<typeof socketDir>;
 const servers: NetServer[] = [];
@@ -210,8 +210,13 @@ describe("bindUnixSocket: something already at the path", () => {
     const before = ino(path);
     const isRoot = process.getuid?.() === 0;
     if (isRoot) {
-      // Root bypasses file permissions, so the probe runs in a child that dropped to "nobody".
-      chmodSync(dirs.dir, 0o755);
+      // Root bypasses file permissions (CAP_DAC_OVERRIDE), so the probe runs in a child without
+      // that power: through setpriv with the capability dropped (still uid 0, so it can read the
+      // sources wherever they are), or else as "nobody".
+      chmodSync(path, 0o000);
+      const viaSetpriv = hasCommand("setpriv");
+      const how = viaSetpriv ? { wrap: ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] } : { uid: 65534, gid: 65534 };
+      if (!viaSetpriv) chmodSync(dirs.dir, 0o755);
       const child = spawnNode(
         `import net from "node:net";
          import { bindUnixSocket } from "@tako/unix";
@@ -221,7 +226,7 @@ describe("bindUnixSocket: something already at the path", () => {
          } catch (error) {
            console.log("result " + JSON.stringify({ code: error.code, name: error.name, message: error.message }));
          }`,
-        { uid: 65534, gid: 65534 },
+        how,
       );
       await child.waitFor("result ");
       const result = JSON.parse(child.out.slice(child.out.indexOf("result ") + 7).trim()) as { code: string; name: string; message: string };
@@ -233,8 +238,9 @@ describe("bindUnixSocket: something already at the path", () => {
       chmodSync(path, 0o000);
       const error = await bindUnixSocket(echoName("x"), path).catch((e: unknown) => e);
       expect((error as BindError).code).toBe("EACCES");
-      chmodSync(path, 0o600);
+      expect((error as Error).message).toMatch(/probing the existing socket failed/);
     }
+    chmodSync(path, 0o600);
     expect(ino(path)).toBe(before);
     expect(await exchange(path, "")).toBe("live");
   });

@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** A fresh short directory under the temp dir for socket files; `remove()` deletes it. */
@@ -80,8 +80,16 @@ export async function connectOutcome(path: string): Promise<string> {
 /** The preload that maps `@tako/*` to source for child processes. */
 export const SOURCE_HOOKS = fileURLToPath(new URL("../test/fixtures/tako-source.mjs", import.meta.url));
 
+/** How a child is started: as another user, or through a wrapper command such as `setpriv`. */
+interface ChildOptions {
+  uid?: number;
+  gid?: number;
+  /** A command (and its arguments) that runs node, e.g. `["setpriv", "--bounding-set=-dac_override"]`. */
+  wrap?: string[];
+}
+
 /** Runs a Node child (ESM script text) with `@tako/*` resolved to source. */
-export function spawnNode(script: string, options: { uid?: number; gid?: number } = {}) {
+export function spawnNode(script: string, options: ChildOptions = {}) {
   return watchChild(["--input-type=module", "-e", script], options);
 }
 
@@ -90,13 +98,23 @@ export function spawnNodeFile(file: string, args: string[] = []) {
   return watchChild([file, ...args], {});
 }
 
-function watchChild(args: string[], options: { uid?: number; gid?: number }) {
+/** Whether a command is on PATH. */
+export function hasCommand(name: string): boolean {
+  return (process.env.PATH ?? "").split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function watchChild(args: string[], { wrap = [], ...ids }: ChildOptions) {
   // Node 22 before 22.18 needs the flag to run TypeScript; later versions accept it silently.
   const typescript = process.features.typescript ? [] : ["--experimental-strip-types", "--no-warnings=ExperimentalWarning"];
-  const child = spawn(process.execPath, [...typescript, "--import", SOURCE_HOOKS, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    ...options,
-  });
+  const command = [...wrap, process.execPath, ...typescript, "--import", SOURCE_HOOKS, ...args];
+  const child = spawn(command[0] as string, command.slice(1), { stdio: ["ignore", "pipe", "pipe"], ...ids });
   let out = "";
   let err = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
