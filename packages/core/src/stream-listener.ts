@@ -120,7 +120,7 @@ export type StreamHandler<Peer> = (socket: net.Socket, peer: Peer, ctx: HandlerC
  * @example
  * ```ts
  * const init: StreamListenerInit<SocketAddress, SocketAddress> = {
- *   kind: "tcp", server: net.createServer({ pauseOnConnect: true }), handler, options,
+ *   kind: "tcp", server: net.createServer({ allowHalfOpen: true }), handler, options,
  *   bind: (server) => listenTcp(server, address), peerOf: (socket) => peerAddress(socket),
  * };
  * ```
@@ -129,9 +129,11 @@ export interface StreamListenerInit<Peer, Address> {
   /** Which listener this is, for diagnostics and logs. */
   readonly kind: "tcp" | "unix";
   /**
-   * The server, created by the caller. Create it with `pauseOnConnect: true` so queued
-   * connections stay truly unread (the kernel holds their bytes); sockets then start reading as
-   * soon as the handler reads.
+   * The server, created by the caller, as `net.createServer({ allowHalfOpen: true })` (do not set
+   * `pauseOnConnect`: handlers expect Node's usual socket state).
+   * `allowHalfOpen` lets a promise handler read to the client's EOF and still write its reply:
+   * the server's side ends when the handler's promise resolves. (For a handler that returns no
+   * promise the machine ends the server's side when the client ends theirs, as Node's default.)
    */
   readonly server: net.Server;
   /** The per-connection handler. */
@@ -187,6 +189,10 @@ function endSocket(socket: net.Socket): void {
   if (socket.destroyed) return;
   socket.end();
   socket.resume();
+}
+
+function endOnEof(this: net.Socket): void {
+  if (!this.writableEnded) this.end();
 }
 
 function forceClose(socket: net.Socket): void {
@@ -301,9 +307,6 @@ class StreamMachine<Peer, Address> {
       socket.on("timeout", onSocketIdle);
     }
     if (channels.connection.hasSubscribers) channels.connection.publish({ kind: this.kind, server: handle, peer, socket });
-    // A socket accepted with pauseOnConnect has not started reading; start as plain `net` does,
-    // so a handler that never reads still sees the client hang up.
-    socket.read(0);
     let result: unknown;
     try {
       result = this.handler(socket, peer, this.drain.context);
@@ -316,6 +319,10 @@ class StreamMachine<Peer, Address> {
         () => endSocket(socket),
         (error: unknown) => this.fail(socket, peer, error),
       );
+    } else if (socket.allowHalfOpen) {
+      // The handler owns the socket: behave as Node's default (allowHalfOpen false) and end our
+      // side when the client ends theirs, so the connection cannot linger half-open.
+      socket.on("end", endOnEof);
     }
   }
 
@@ -339,11 +346,10 @@ class StreamMachine<Peer, Address> {
     const deadline = this.queueTimeout > 0 ? performance.now() + this.queueTimeout : Number.POSITIVE_INFINITY;
     this.queue.set(socket, deadline);
     socket.once("close", onQueuedClose);
+    // A queued socket is never read: what the client sends stays in the stream's buffer (up to
+    // its highWaterMark) and then in the kernel, so a waiting client meets backpressure. A client
+    // that hangs up while waiting is seen: EOF with nothing buffered emits 'end', a reset 'close'.
     socket.once("end", onQueuedEnd);
-    // A 'readable' listener lets us see a client that hangs up while it waits (EOF or reset)
-    // without consuming anything: bytes stay buffered for the handler (bounded by the stream's
-    // highWaterMark, after which the kernel holds them).
-    socket.on("readable", onQueuedReadable);
     if (this.queueTimer === undefined && this.queueTimeout > 0) this.armQueueTimer(deadline);
   }
 
@@ -353,7 +359,6 @@ class StreamMachine<Peer, Address> {
     tracked[kQueued] = undefined;
     socket.removeListener("close", onQueuedClose);
     socket.removeListener("end", onQueuedEnd);
-    socket.removeListener("readable", onQueuedReadable);
     if (this.queue.size === 0 && this.queueTimer !== undefined) {
       clearTimeout(this.queueTimer);
       this.queueTimer = undefined;
@@ -410,12 +415,6 @@ function onQueuedClose(this: TrackedSocket): void {
   this[kQueued]?.leaveQueue(this);
 }
 
-function onQueuedReadable(this: TrackedSocket): void {
-  // 'readable' with nothing buffered means EOF: read(0) then emits 'end' (onQueuedEnd), so a
-  // queued client that hung up is dropped. Buffered bytes are left alone for the handler.
-  if (this.readableLength === 0) this.read(0);
-}
-
 function onQueuedEnd(this: TrackedSocket): void {
   if (this[kQueued]?.leaveQueue(this)) this.destroy();
 }
@@ -432,7 +431,7 @@ function onQueuedEnd(this: TrackedSocket): void {
  * ```ts
  * const server = await serveStream({
  *   kind: "tcp",
- *   server: net.createServer({ pauseOnConnect: true, noDelay: true }),
+ *   server: net.createServer({ allowHalfOpen: true, noDelay: true }),
  *   handler: async (socket) => { for await (const chunk of socket) socket.write(chunk); },
  *   options: { drainTimeout: 5_000 },
  *   bind: async (s) => { await listen(s, 0); return { address: toSocketAddress(s.address() as AddressInfo) }; },

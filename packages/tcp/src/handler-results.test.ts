@@ -160,3 +160,30 @@ describe("handler results", () => {
     expect(server.stats()).toMatchObject({ accepted: 1, handlerErrors: 0 });
   });
 });
+
+describe("half-close", () => {
+  it("a promise handler can read to the client's EOF and still send its reply", async () => {
+    await using server = await serveTcp("127.0.0.1:0", async (socket) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of socket) chunks.push(chunk as Buffer);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      socket.write(Buffer.concat(chunks).reverse());
+    });
+    const client = await connect(server.address.port);
+    client.end("abc"); // like `printf abc | nc -N`
+    expect((await readAll(client)).toString()).toBe("cba");
+    await expect.poll(() => server.stats().active).toBe(0);
+  });
+
+  it("a handler that returns nothing and only listens for 'data' gets it, and the server ends when the client does", async () => {
+    await using server = await serveTcp("127.0.0.1:0", (socket) => {
+      socket.on("data", (chunk: Buffer) => socket.write(chunk.toString().toUpperCase()));
+    });
+    const client = await connect(server.address.port);
+    client.write("shout");
+    expect((await readBytes(client, 5)).toString()).toBe("SHOUT");
+    client.end();
+    await closed(client);
+    await expect.poll(() => server.stats().active).toBe(0);
+  });
+});

@@ -24,7 +24,7 @@ async function sockopt(socket: net.Socket, level: number, name: number): Promise
   const script = `open(my $s, "+<&=", 3) or die "open: $!"; my $v = getsockopt($s, ${level}, ${name}) or die "getsockopt: $!"; print unpack("i", $v);`;
   const child = spawn("perl", ["-e", script], { stdio: ["ignore", "pipe", "inherit", socket] });
   let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   const [code] = await once(child, "close");
   expect(code).toBe(0);
   return Number(out);
