@@ -1,10 +1,10 @@
 /**
  * The load-client child: `node src/client-main.ts '{}'`, pinned to its own core by the runner.
- * Answers `echo`, `udp`, `http`, `autocannon`, `hold`, `held`, `waitClosed` and `release`.
+ * Answers `echo`, `udp`, `http`, `autocannon`, `fetchOnce`, `hold`, `held`, `waitClosed` and `release`.
  */
 import { runAutocannon } from "./clients/autocannon.ts";
 import { runEcho } from "./clients/echo.ts";
-import { hold, heldStatus, release, waitClosed } from "./clients/hold.ts";
+import { fetchOnce, hold, heldStatus, release, waitClosed } from "./clients/hold.ts";
 import { runHttp } from "./clients/http.ts";
 import { runUdp } from "./clients/udp.ts";
 import { serveCommands } from "./rpc.ts";
@@ -16,6 +16,7 @@ serveCommands(
     http: runHttp,
     autocannon: runAutocannon,
     hold,
+    fetchOnce,
     held: heldStatus,
     waitClosed,
     release,

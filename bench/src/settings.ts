@@ -71,7 +71,7 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
       httpReps: 1,
       durationMs: 100,
       warmupMs: 30,
-      caseWarmupMs: 30,
+      caseWarmupMs: 0,
       autocannonReps: 1,
       autocannonDurationMs: 300,
       memoryConnections: 200,

@@ -97,9 +97,9 @@ export function httpGroup(s: Settings): Group {
       },
       async check(client, target, impl) {
         if (checked.has(impl)) return;
-        const r = await client.call<HttpResult>("http", { path: (target as { path: string }).path, url: route.url, connections: 1, warmupMs: 0, durationMs: 20 });
-        if (r.sampleBody !== route.body || !/^HTTP\/1\.1 200 /.test(r.sampleHead)) {
-          throw new Error(`${impl} answered ${route.url} with ${JSON.stringify(r.sampleHead)} / ${JSON.stringify(r.sampleBody)}; expected ${JSON.stringify(route.body)}`);
+        const r = await client.call<{ head: string; body: string }>("fetchOnce", { path: (target as { path: string }).path, url: route.url });
+        if (r.body !== route.body || !/^HTTP\/1\.1 200 /.test(r.head)) {
+          throw new Error(`${impl} answered ${route.url} with ${JSON.stringify(r.head)} / ${JSON.stringify(r.body)}; expected ${JSON.stringify(route.body)}`);
         }
         checked.add(impl);
       },

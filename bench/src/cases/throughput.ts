@@ -80,7 +80,7 @@ async function runCase(c: ThroughputCase, group: Group, servers: Map<string, Chi
   ctx.log(`${c.id}: warm-up`);
   for (const impl of impls) {
     const server = servers.get(impl) as ChildHandle<{ target: Target }>;
-    await c.measure(ctx.client, server.ready.target, 0, ctx.caseWarmupMs);
+    if (ctx.caseWarmupMs > 0) await c.measure(ctx.client, server.ready.target, 0, ctx.caseWarmupMs);
     await c.check?.(ctx.client, server.ready.target, impl);
   }
   const figures = new Map<string, number[]>(impls.map((i) => [i, []]));
@@ -129,7 +129,7 @@ async function runCase(c: ThroughputCase, group: Group, servers: Map<string, Chi
         const goal = goals[base] ?? null;
         return { baseline: base, baselineFigure: summarize(baseSeries), ratio, goal, met: judge(ratio, goal) };
       }),
-      detail,
+      detail: better === "higher" ? detail : {},
     };
   };
   const rows: [Row, ...Row[]] = [rowFor(c.id, c.name, c.unit, "higher", (i) => figures.get(i) as number[], c.goals)];

@@ -19,7 +19,10 @@ export interface AutocannonResult extends RunWindow {
   readonly p99Ms: number;
 }
 
-/** Runs autocannon in this (pinned) process: a warm-up run, then the measured run. */
+/**
+ * Runs autocannon in this (pinned) process: a warm-up run (if warmupMs > 0), then the measured run.
+ * autocannon samples once a second, so a run lasts at least about a second whatever is asked.
+ */
 export async function runAutocannon(args: AutocannonArgs): Promise<AutocannonResult> {
   const base = { url: `http://localhost${args.url}`, socketPath: args.path, connections: args.connections, pipelining: 1 };
   if (args.warmupMs > 0) await autocannon({ ...base, duration: args.warmupMs / 1000 });
@@ -31,7 +34,8 @@ export async function runAutocannon(args: AutocannonArgs): Promise<AutocannonRes
   return {
     ...w,
     requests,
-    requestsPerSec: (requests / w.ms) * 1000,
+    // autocannon's own clock (result.duration, s) excludes connection setup.
+    requestsPerSec: requests / result.duration,
     errors: result.errors + result.timeouts + result.non2xx,
     p99Ms: result.latency.p99,
   };

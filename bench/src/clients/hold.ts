@@ -18,7 +18,7 @@ export interface HoldArgs {
 let held: net.Socket[] = [];
 let closed = 0;
 
-function waitResponse(socket: net.Socket, url: string): Promise<void> {
+function waitResponse(socket: net.Socket, url: string): Promise<{ head: string; body: string }> {
   return new Promise((resolve, reject) => {
     let text = "";
     const onData = (chunk: Buffer) => {
@@ -29,13 +29,23 @@ function waitResponse(socket: net.Socket, url: string): Promise<void> {
       if (m === null) return reject(new Error(`no content-length in ${JSON.stringify(text.slice(0, headEnd))}`));
       if (text.length >= headEnd + 4 + Number(m[1])) {
         socket.off("data", onData);
-        resolve();
+        resolve({ head: text.slice(0, headEnd), body: Buffer.from(text.slice(headEnd + 4, headEnd + 4 + Number(m[1])), "latin1").toString("utf8") });
       }
     };
     socket.on("data", onData);
     socket.once("error", reject);
     socket.write(`GET ${url} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
   });
+}
+
+/** One keep-alive GET on a fresh connection: the response head and body (to check a server's answer). */
+export async function fetchOnce(args: { path: string; url: string }): Promise<{ head: string; body: string }> {
+  const socket = await connectSocket({ path: args.path });
+  try {
+    return await waitResponse(socket, args.url);
+  } finally {
+    socket.destroy();
+  }
 }
 
 /** Opens and holds `count` connections; resolves when all are open (and, for HTTP, answered). */

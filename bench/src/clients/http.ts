@@ -26,9 +26,6 @@ export interface HttpResult extends RunWindow {
   readonly errors: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
-  /** Body of the last response (checked by the runner once per server). */
-  readonly sampleBody: string;
-  readonly sampleHead: string;
 }
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
@@ -62,8 +59,6 @@ export async function runHttp(args: HttpArgs): Promise<HttpResult> {
   let requests = 0;
   let errors = 0;
   let running = true;
-  let sampleBody = "";
-  let sampleHead = "";
   const sockets = await openMany(args.connections, 64, () =>
     new Promise<net.Socket>((resolve, reject) => {
       let sentAt = 0;
@@ -101,10 +96,6 @@ export async function runHttp(args: HttpArgs): Promise<HttpResult> {
           if (at < 0) return false;
           const length = parseLength(buf, at + LENGTH_LOWER.length, headEnd);
           if (length < 0) return false;
-          if (!running && sampleHead === "") {
-            sampleHead = buf.toString("latin1", off, headEnd);
-            sampleBody = buf.toString("utf8", headEnd + 4, Math.min(end, headEnd + 4 + length));
-          }
           off = headEnd + 4;
           bodyLeft = length;
           if (length === 0) complete();
@@ -157,9 +148,7 @@ export async function runHttp(args: HttpArgs): Promise<HttpResult> {
   const p50Ms = histogram.percentile(0.5);
   const p99Ms = histogram.percentile(0.99);
   const errorsIn = errors - e0;
-  // Keep one response to show (the first one framed after the window).
   running = false;
-  await sleep(20);
   for (const socket of sockets) socket.destroy();
-  return { ...w, requests: counted, requestsPerSec: (counted / w.ms) * 1000, errors: errorsIn, p50Ms, p99Ms, sampleBody, sampleHead };
+  return { ...w, requests: counted, requestsPerSec: (counted / w.ms) * 1000, errors: errorsIn, p50Ms, p99Ms };
 }
