@@ -39,10 +39,25 @@ export interface ServeUdpOptions {
   readonly logger?: Logger;
 }
 
-/** The default {@link ServeUdpOptions.maxInFlight}: 1 024 handlers in flight. */
+/**
+ * The default {@link ServeUdpOptions.maxInFlight}: 1 024 handlers in flight (at most 64 MiB of
+ * datagrams held, at 64 KiB each).
+ *
+ * @example
+ * ```ts
+ * await serveUdp(9000, handler, { maxInFlight: DEFAULT_MAX_IN_FLIGHT * 4 });
+ * ```
+ */
 export const DEFAULT_MAX_IN_FLIGHT = 1024;
 
-/** The default {@link ServeUdpOptions.recvBufferSize}: 4 MiB requested (the kernel may grant less). */
+/**
+ * The default {@link ServeUdpOptions.recvBufferSize}: 4 MiB requested (the kernel may grant less).
+ *
+ * @example
+ * ```ts
+ * await serveUdp(9000, handler, { recvBufferSize: DEFAULT_RECV_BUFFER_SIZE * 2 });
+ * ```
+ */
 export const DEFAULT_RECV_BUFFER_SIZE = 4 * 1024 * 1024;
 
 /** Largest buffer size accepted for `recvBufferSize` / `sendBufferSize` (what `setsockopt` takes: a C int). */

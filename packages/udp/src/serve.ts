@@ -28,6 +28,13 @@ import { UdpSocket } from "./udp-socket.ts";
 /**
  * The sender of a datagram: `{ address, port, family }`, plus `size`, the datagram's length in
  * bytes. It is the `rinfo` object Node's `dgram` made for this datagram, handed over as is.
+ *
+ * @example
+ * ```ts
+ * await serveUdp(9000, (data, peer) => {
+ *   console.log(`${peer.size} bytes from ${peer.address}:${peer.port} (${peer.family})`);
+ * });
+ * ```
  */
 export interface UdpPeer extends SocketAddress {
   /** Length of the datagram in bytes. */

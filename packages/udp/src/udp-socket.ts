@@ -1,7 +1,15 @@
 import type { Socket } from "node:dgram";
 import { ClosedError } from "@tako/core";
 
-/** Where {@link UdpSocket.sendTo} sends: any `{ address, port }`, e.g. the `peer` a handler received. */
+/**
+ * Where {@link UdpSocket.sendTo} sends: any `{ address, port }`, e.g. the `peer` a handler received.
+ *
+ * @example
+ * ```ts
+ * const collector: UdpTarget = { address: "10.0.0.5", port: 8125 };
+ * await server.socket.sendTo("requests:1|c", collector);
+ * ```
+ */
 export interface UdpTarget {
   /** IP address of the receiver, e.g. `"127.0.0.1"` or `"::1"`. */
   readonly address: string;
