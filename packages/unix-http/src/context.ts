@@ -1,0 +1,75 @@
+import { UnixPeerAddr } from "@tako/unix";
+import { Extensions } from "./extensions.ts";
+
+/**
+ * The second argument of every handler and middleware.
+ *
+ * @example
+ * ```ts
+ * router.get("/users/{id}", (req, ctx) => {
+ *   ctx.params.id;                        // percent-decoded
+ *   ctx.peer === ctx.extensions.get(UnixPeerAddr); // true
+ *   ctx.signal;                           // aborts when the server starts shutting down
+ *   return { id: ctx.params.id };
+ * });
+ * ```
+ */
+export interface RequestContext<P = Readonly<Record<string, string>>> {
+  /** The route's parameters, percent-decoded (`{}` for a route without any). */
+  readonly params: P;
+  /** Per-request values keyed by class; holds the {@link UnixPeerAddr} from the start. */
+  readonly extensions: Extensions;
+  /** The connection's peer (for `router.fetch`, the `peer` passed, else an unnamed one). */
+  readonly peer: UnixPeerAddr;
+  /**
+   * Aborts when the server starts shutting down (for `router.fetch`: the request's signal). The
+   * Request's own `req.signal` aborts when the client goes away.
+   */
+  readonly signal: AbortSignal;
+}
+
+/** @internal Where a request's failures are reported (the server, or the router for `fetch`). */
+export interface RequestHost {
+  report(error: unknown, peer: UnixPeerAddr): void;
+}
+
+const peers = new WeakMap<object, UnixPeerAddr>();
+
+/** @internal The peer of a connection: one {@link UnixPeerAddr} per socket, made on first use. */
+export function peerOf(socket: object): UnixPeerAddr {
+  let peer = peers.get(socket);
+  if (peer === undefined) {
+    // Node does not report the bound name of a Unix-socket client; clients are normally unnamed.
+    peer = new UnixPeerAddr(null);
+    peers.set(socket, peer);
+  }
+  return peer;
+}
+
+/** @internal The {@link RequestContext} implementation: `peer` and `extensions` are made only when read. */
+export class Context implements RequestContext {
+  params: Readonly<Record<string, string>>;
+  readonly signal: AbortSignal;
+  /** @internal */
+  readonly host: RequestHost;
+  #peer: UnixPeerAddr | undefined;
+  #socket: object | undefined;
+  #extensions: Extensions | undefined;
+
+  constructor(params: Readonly<Record<string, string>>, signal: AbortSignal, host: RequestHost, peer: UnixPeerAddr | undefined, socket: object | undefined) {
+    this.params = params;
+    this.signal = signal;
+    this.host = host;
+    this.#peer = peer;
+    this.#socket = socket;
+  }
+
+  get peer(): UnixPeerAddr {
+    if (this.#peer === undefined) this.#peer = this.#socket === undefined ? new UnixPeerAddr(null) : peerOf(this.#socket);
+    return this.#peer;
+  }
+
+  get extensions(): Extensions {
+    return (this.#extensions ??= new Extensions([[UnixPeerAddr, this.peer]]));
+  }
+}

@@ -1,0 +1,190 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { HttpError } from "./errors.ts";
+
+/**
+ * @internal The `Request` a handler gets when served over a socket: a lazy stand-in for a Web
+ * `Request`. `method`, `url` and `headers` are read from Node's `IncomingMessage` without building
+ * a `Request`; anything else (`body`, `text()`, `json()`, `signal`, `clone()`, ...) builds the real
+ * one once and delegates to it. `instanceof Request` holds. The body is streamed with the
+ * `maxBodySize` limit: past it, reading rejects with a 413 {@link HttpError}.
+ */
+export class NodeRequest {
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #limit: number;
+  readonly #hasBody: boolean;
+  #url: string | undefined;
+  #headers: Headers | undefined;
+  #request: Request | undefined;
+
+  constructor(req: IncomingMessage, res: ServerResponse, limit: number, hasBody: boolean) {
+    this.#req = req;
+    this.#res = res;
+    this.#limit = limit;
+    this.#hasBody = hasBody;
+  }
+
+  get method(): string {
+    return this.#req.method ?? "GET";
+  }
+
+  get url(): string {
+    return (this.#url ??= requestUrl(this.#req));
+  }
+
+  get headers(): Headers {
+    return (this.#headers ??= this.#request?.headers ?? headersOf(this.#req.rawHeaders));
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    return this.#hasBody ? this.#materialize().body : null;
+  }
+
+  get bodyUsed(): boolean {
+    return this.#request?.bodyUsed ?? false;
+  }
+
+  get [Symbol.toStringTag](): string {
+    return "Request";
+  }
+
+  /** The real `Request`, built on first need. */
+  #materialize(): Request {
+    if (this.#request !== undefined) return this.#request;
+    const controller = new AbortController();
+    const res = this.#res;
+    if (!res.writableFinished) {
+      res.once("close", () => {
+        if (!res.writableFinished) controller.abort(new DOMException("the client went away before the response was complete", "AbortError"));
+      });
+    }
+    const method = this.method;
+    const body = this.#hasBody && method !== "GET" && method !== "HEAD" ? limitedBody(this.#req, this.#limit) : null;
+    this.#request = new Request(this.url, {
+      method,
+      headers: this.headers,
+      body,
+      signal: controller.signal,
+      ...(body === null ? {} : { duplex: "half" }),
+    } as RequestInit);
+    return this.#request;
+  }
+
+  static {
+    // Every other member of Request.prototype delegates to the real Request.
+    const own = new Set<PropertyKey>(Reflect.ownKeys(NodeRequest.prototype));
+    for (const key of Reflect.ownKeys(Request.prototype)) {
+      if (own.has(key)) continue;
+      const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, key);
+      if (descriptor === undefined) continue;
+      if (descriptor.get !== undefined) {
+        Object.defineProperty(NodeRequest.prototype, key, {
+          configurable: true,
+          enumerable: descriptor.enumerable ?? false,
+          get(this: NodeRequest) {
+            return Reflect.get(this.#materialize(), key);
+          },
+        });
+      } else if (typeof descriptor.value === "function") {
+        Object.defineProperty(NodeRequest.prototype, key, {
+          configurable: true,
+          writable: true,
+          enumerable: descriptor.enumerable ?? false,
+          value(this: NodeRequest, ...args: unknown[]) {
+            const request = this.#materialize();
+            return (Reflect.get(request, key) as (...a: unknown[]) => unknown).apply(request, args);
+          },
+        });
+      }
+    }
+    Object.setPrototypeOf(NodeRequest.prototype, Request.prototype);
+  }
+}
+
+/** @internal A Web `Headers` from Node's raw header list (repeated fields appended in order). */
+export function headersOf(raw: readonly string[]): Headers {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
+  return headers;
+}
+
+const HOST = /^[A-Za-z0-9.\-_~%!$&'()*+,;=:[\]]+$/;
+
+/** @internal The absolute URL of a request: `http://<Host header or localhost><target>`. */
+export function requestUrl(req: IncomingMessage): string {
+  const target = req.url ?? "/";
+  if (!target.startsWith("/")) {
+    try {
+      return new URL(target).href; // absolute-form, as a proxy may send it
+    } catch {
+      return "http://localhost/";
+    }
+  }
+  const host = req.headers.host;
+  try {
+    if (host !== undefined && HOST.test(host)) return new URL(`http://${host}${target}`).href;
+  } catch {
+    // An unusable Host header: fall back to localhost.
+  }
+  return new URL(`http://localhost${target}`).href;
+}
+
+/**
+ * @internal The request body as a byte stream that stops at `limit` bytes: the chunk that crosses
+ * it errors the stream with a 413 {@link HttpError} (nothing past the limit is buffered). Reading
+ * is pull-driven: Node's stream is paused while the consumer's queue is full.
+ */
+export function limitedBody(req: IncomingMessage, limit: number): ReadableStream<Uint8Array> {
+  let received = 0;
+  let cleanup = (): void => {};
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const fail = (error: unknown) => {
+          cleanup();
+          req.pause();
+          try {
+            controller.error(error);
+          } catch {
+            // Already closed or errored.
+          }
+        };
+        const onData = (chunk: Buffer) => {
+          received += chunk.byteLength;
+          if (received > limit) {
+            fail(new HttpError(413, `the request body is over the ${limit}-byte limit`));
+            return;
+          }
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) <= 0) req.pause();
+        };
+        const onEnd = () => {
+          cleanup();
+          controller.close();
+        };
+        const onError = (error: unknown) => fail(error);
+        const onClose = () => {
+          if (!req.complete) fail(Object.assign(new Error("the client went away before the request body was complete"), { code: "ECONNRESET" }));
+        };
+        cleanup = () => {
+          req.off("data", onData);
+          req.off("end", onEnd);
+          req.off("error", onError);
+          req.off("close", onClose);
+        };
+        req.on("data", onData);
+        req.on("end", onEnd);
+        req.on("error", onError);
+        req.on("close", onClose);
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        cleanup();
+        req.pause();
+      },
+    },
+    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+  );
+}
