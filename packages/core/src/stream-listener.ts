@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type * as net from "node:net";
 import { checkCount, checkDuration, checkKnownKeys } from "./config.ts";
 import { channels } from "./diagnostics.ts";
@@ -445,6 +446,8 @@ export async function serveStream<Peer, Address>(init: StreamListenerInit<Peer, 
     throw new InvalidConfigError("handler", `handler must be a function; got ${typeof init.handler}`);
   }
   const machine = new StreamMachine<Peer, Address>(init);
+  // Every handler shares ctx.signal; thousands of them may listen for 'abort' at once.
+  setMaxListeners(0, machine.drain.signal);
   const { server } = init;
   server.on("connection", machine.onConnection);
   let bound: Awaited<ReturnType<StreamListenerInit<Peer, Address>["bind"]>>;

@@ -1,0 +1,119 @@
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import * as net from "node:net";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const example = join(here, "..");
+const root = join(example, "..", "..");
+const main = join(example, "dist", "main.js");
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds the example and what it depends on (as a user would consume them: from dist) unless already fresh. */
+function buildIfNeeded(): void {
+  const sources = [join(example, "src"), join(root, "packages", "tcp", "src"), join(root, "packages", "core", "src")];
+  const built = [main, join(root, "packages", "tcp", "dist", "index.js"), join(root, "packages", "core", "dist", "index.js")];
+  if (built.every((file) => existsSync(file))) {
+    const oldestBuild = Math.min(...built.map((file) => statSync(file).mtimeMs));
+    if (sources.every((dir) => newestMtime(dir) <= oldestBuild)) return;
+  }
+  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` };
+  const turbo = join(root, "node_modules", ".bin", "turbo");
+  const result = spawnSync(turbo, ["run", "build", "--filter=@tako/example-tcp-echo...", "--output-logs=errors-only"], { cwd: root, env, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`build failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+}
+
+interface Running {
+  port: number;
+  lines: string[];
+  exit: Promise<[number | null, NodeJS.Signals | null]>;
+  child: ReturnType<typeof spawn>;
+}
+
+async function start(args: string[]): Promise<Running> {
+  const child = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const exit = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  const lines: string[] = [];
+  const reader = createInterface({ input: child.stdout! });
+  const first = new Promise<string>((resolve, reject) => {
+    reader.on("line", (line) => {
+      lines.push(line);
+      if (lines.length === 1) resolve(line);
+    });
+    void exit.then(([code]) => reject(new Error(`exited ${code} before listening: ${stderr}`)));
+  });
+  const line = await first;
+  const match = /^tcp-echo listening on 127\.0\.0\.1:(\d+)$/.exec(line);
+  expect(match, line).not.toBeNull();
+  return { port: Number(match![1]), lines, exit, child };
+}
+
+function reader(socket: net.Socket): { text: () => string; closed: Promise<void> } {
+  let text = "";
+  socket.setEncoding("utf8");
+  socket.on("data", (chunk: string) => (text += chunk));
+  const closed = once(socket, "close").then(() => undefined);
+  return { text: () => text, closed };
+}
+
+describe("examples/tcp-echo", () => {
+  beforeAll(() => buildIfNeeded(), 120_000);
+
+  it("echoes lines, then drains on SIGTERM and exits 0 with the report as one JSON line", async () => {
+    const server = await start(["127.0.0.1:0"]);
+    const a = net.connect(server.port, "127.0.0.1");
+    const b = net.connect(server.port, "127.0.0.1");
+    await Promise.all([once(a, "connect"), once(b, "connect")]);
+    const ra = reader(a);
+    const rb = reader(b);
+    // Lines split across writes arrive whole.
+    a.write("hel");
+    a.write("lo\nwor");
+    a.write("ld\n");
+    b.write("second client\r\n");
+    await expect.poll(ra.text).toBe("hello\nworld\n");
+    await expect.poll(rb.text).toBe("second client\n");
+    // b leaves on its own; a is still connected when the signal arrives.
+    b.end();
+    await rb.closed;
+    server.child.kill("SIGTERM");
+    await ra.closed; // the server ended a's connection at a line boundary
+    const [code, signal] = await server.exit;
+    expect(signal).toBeNull();
+    expect(code).toBe(0);
+    expect(server.lines).toHaveLength(2);
+    const report = JSON.parse(server.lines[1]!) as { drained: number; forced: number; durationMs: number };
+    expect(report).toMatchObject({ drained: 1, forced: 0 });
+    expect(report.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("an idle server exits on SIGINT at once", async () => {
+    const server = await start(["127.0.0.1:0"]);
+    server.child.kill("SIGINT");
+    const [code] = await server.exit;
+    expect(code).toBe(0);
+    expect(JSON.parse(server.lines[1]!)).toMatchObject({ drained: 0, forced: 0 });
+  });
+
+  it("rejects a bad address with a clear error and a non-zero exit", async () => {
+    const child = spawn(process.execPath, [main, "nonsense"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(child, "exit")) as [number];
+    expect(code).not.toBe(0);
+    expect(stderr).toContain("ERR_TAKO_INVALID_ADDRESS");
+  });
+});
