@@ -1,3 +1,21 @@
 export { serveUdp, serveUdpWithShutdown, serveUdpWithShutdownAndDrain, type UdpHandler, type UdpPeer, type UdpServer, type UdpServerStats } from "./serve.ts";
 export { DEFAULT_MAX_IN_FLIGHT, DEFAULT_RECV_BUFFER_SIZE, type ServeUdpOptions } from "./options.ts";
 export { UdpSocket, type UdpTarget } from "./udp-socket.ts";
+export {
+  BindError,
+  CHANNELS,
+  ClosedError,
+  InvalidAddressError,
+  InvalidConfigError,
+  shutdownSignal,
+  TakoError,
+  UnsupportedError,
+  type AddressInput,
+  type DrainReport,
+  type HandlerContext,
+  type Logger,
+  type Server,
+  type ServerStats,
+  type ShutdownSignal,
+  type SocketAddress,
+} from "@tako/core";
