@@ -157,30 +157,39 @@ async function inspect(absolute: string, target: SocketPath): Promise<FileId | u
   if (outcome === "live") {
     throw toBindError(target.address, errnoError("EADDRINUSE", "connect", "another server is listening on it (the file was left in place)"));
   }
-  if (outcome === "refused" || outcome === "gone") return outcome === "refused" ? { dev: found.dev, ino: found.ino } : undefined;
+  if (outcome === "refused") return { dev: found.dev, ino: found.ino };
+  if (outcome === "gone") return undefined; // removed since the lstat: the path is free
   throw toBindError(target.address, outcome, `probing the existing socket failed (${outcome.message}), so it was left in place`);
 }
 
-/** Connects to an existing socket file to tell a live server from a stale file. */
+/**
+ * Connects to an existing socket file to tell a live server from a stale file. A live server sees
+ * one connection that closes at once.
+ */
 function probe(path: string): Promise<"live" | "refused" | "gone" | NodeJS.ErrnoException> {
   return new Promise((settle) => {
     const socket = connect({ path });
     const done = (outcome: "live" | "refused" | "gone" | NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      socket.removeAllListeners();
-      socket.on("error", () => {});
+      socket.off("connect", onConnect);
+      socket.off("error", onError);
+      socket.on("error", ignore);
       socket.destroy();
       settle(outcome);
     };
-    const timer = setTimeout(() => done(errnoError("ETIMEDOUT", "connect", `no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
-    socket.once("connect", () => done("live"));
-    socket.once("error", (error: NodeJS.ErrnoException) => {
+    const onConnect = () => done("live");
+    const onError = (error: NodeJS.ErrnoException) => {
       if (error.code === "ECONNREFUSED") done("refused");
       else if (error.code === "ENOENT") done("gone");
       else done(error);
-    });
+    };
+    const timer = setTimeout(() => done(errnoError("ETIMEDOUT", "connect", `no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
+    socket.once("connect", onConnect);
+    socket.once("error", onError);
   });
 }
+
+function ignore(): void {}
 
 /** Binds, applies `mode`, puts the socket at `absolute` and returns its id; see {@link bindUnixSocket}. */
 async function bindFile(
