@@ -129,6 +129,17 @@ describe("UdpSocket.sendTo", () => {
     expect((await client.next()).data.toString()).toBe("12345");
   });
 
+  it("sends to a host name as well as to an IP literal", async () => {
+    const server = await serveUdp("127.0.0.1:0", () => {});
+    cleanup.push(() => server.shutdown());
+    const client = await open();
+    expect(await server.socket.sendTo("by name", { address: "localhost", port: client.port })).toBe(7);
+    const got = await client.next();
+    expect(got.data.toString()).toBe("by name");
+    expect(got.from.port).toBe(server.address.port);
+    await expect(server.socket.sendTo("x", { address: "no-such-host.invalid", port: client.port })).rejects.toMatchObject({ code: "ENOTFOUND" });
+  });
+
   it("rejects with ClosedError after close, never throwing", async () => {
     const server = await serveUdp("127.0.0.1:0", () => {});
     const client = await open();

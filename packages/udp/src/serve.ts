@@ -1,4 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { lookup as dnsLookup, type LookupOneOptions } from "node:dns";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import {
@@ -120,7 +121,7 @@ export async function serveUdp(addr: AddressInput, handler: UdpHandler, options?
   if (config.ipv6Only && target.family === 4) {
     throw new InvalidConfigError("ipv6Only", `ipv6Only needs an IPv6 address, e.g. "[::]:${listen.port}"; got ${formatAddress({ host: target.address, port: listen.port })}`);
   }
-  const socket = createSocket({ type: target.family === 6 ? "udp6" : "udp4", reusePort: config.reusePort, ipv6Only: config.ipv6Only });
+  const socket = createSocket({ type: target.family === 6 ? "udp6" : "udp4", reusePort: config.reusePort, ipv6Only: config.ipv6Only, lookup: lookupLiteral });
   const where = formatAddress({ host: target.address, port: listen.port });
   try {
     await bind(socket, listen.port, target.address, where);
@@ -170,6 +171,17 @@ async function resolveHost(host: string, port: number): Promise<{ address: strin
   } catch (error) {
     throw new BindError(formatAddress({ host, port }), error as NodeJS.ErrnoException);
   }
+}
+
+/**
+ * `dgram` resolves the address of every `send` through its `lookup`; `dns.lookup` answers an IP
+ * literal (what a peer always is) on the next tick. This answers it at once, with the same result,
+ * and leaves host names to `dns.lookup`: one tick and a few allocations less per reply.
+ */
+function lookupLiteral(hostname: string, options: LookupOneOptions | number, callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const family = isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else dnsLookup(hostname, options as LookupOneOptions, callback);
 }
 
 function bind(socket: Socket, port: number, address: string, where: string): Promise<void> {
