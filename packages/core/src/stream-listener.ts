@@ -39,9 +39,23 @@ export interface StreamListenerOptions {
   readonly idleTimeout?: number | undefined;
 }
 
-/** The default {@link StreamListenerOptions.maxQueue}: 1 024 waiting connections. */
+/**
+ * The default {@link StreamListenerOptions.maxQueue}: 1 024 waiting connections.
+ *
+ * @example
+ * ```ts
+ * await serveTcp(9001, handler, { maxConnections: 100, maxQueue: DEFAULT_MAX_QUEUE * 4 });
+ * ```
+ */
 export const DEFAULT_MAX_QUEUE = 1024;
-/** The default {@link StreamListenerOptions.queueTimeout}: 30 000 ms. */
+/**
+ * The default {@link StreamListenerOptions.queueTimeout}: 30 000 ms.
+ *
+ * @example
+ * ```ts
+ * await serveTcp(9001, handler, { maxConnections: 100, queueTimeout: DEFAULT_QUEUE_TIMEOUT / 10 });
+ * ```
+ */
 export const DEFAULT_QUEUE_TIMEOUT = 30_000;
 
 /**

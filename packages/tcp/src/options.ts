@@ -35,7 +35,15 @@ export const TCP_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LISTE
 /** Platforms where the OS has SO_REUSEPORT with the semantics Node's `reusePort` needs. */
 const REUSE_PORT_PLATFORMS: ReadonlySet<string> = new Set(["linux", "freebsd", "sunos", "aix"]);
 
-/** Whether `reusePort` works on this platform. */
+/**
+ * Whether the `reusePort` option works on this platform (Linux, FreeBSD, Solaris, AIX);
+ * elsewhere `serveTcp` rejects it with `UnsupportedError`.
+ *
+ * @example
+ * ```ts
+ * const server = await serveTcp(9001, handler, { reusePort: reusePortSupported() });
+ * ```
+ */
 export function reusePortSupported(platform: string = process.platform): boolean {
   return REUSE_PORT_PLATFORMS.has(platform);
 }
@@ -46,7 +54,14 @@ function checkBoolean(field: string, value: unknown): void {
   }
 }
 
-/** Validates {@link TcpServeOptions} (values and unknown keys); throws InvalidConfigError. */
+/**
+ * Validates {@link TcpServeOptions} (values and unknown keys); throws InvalidConfigError.
+ *
+ * @example
+ * ```ts
+ * validateTcpOptions({ noDelay: "yes" }); // throws InvalidConfigError (noDelay)
+ * ```
+ */
 export function validateTcpOptions(options: TcpServeOptions): void {
   validateStreamListenerOptions(options);
   checkKnownKeys("serveTcp options", options, TCP_OPTION_KEYS);
