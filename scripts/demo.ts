@@ -128,12 +128,23 @@ function withTimeout<T>(what: string, promise: Promise<T>, ms = EXCHANGE_TIMEOUT
 
 // ---- the clients ------------------------------------------------------------------------------
 
-/** Writes `text` over TCP and reads until as many bytes came back (the echo), then closes. */
-function tcpExchange(host: string, port: number, text: string): Promise<string> {
-  return withTimeout(
+/**
+ * Writes `text` over TCP and resolves once as many bytes came back (the echo). The connection stays
+ * open: `closed` settles when the server ends it (at shutdown, the drain ends it at a line
+ * boundary) with how it ended.
+ */
+async function tcpExchange(host: string, port: number, text: string): Promise<{ echoed: string; closed: Promise<string> }> {
+  const socket = net.connect({ host, port });
+  let ending = "";
+  const closed = new Promise<string>((resolve) => {
+    socket.on("end", () => (ending ||= "ended by the server"));
+    socket.on("error", (error: NodeJS.ErrnoException) => (ending ||= `failed: ${error.code ?? error.message}`));
+    socket.on("close", () => resolve(ending || "closed"));
+  });
+  openSockets.push(socket);
+  const echoed = await withTimeout(
     "tcp-echo",
-    new Promise<string>((resolve, reject) => {
-      const socket = net.connect({ host, port });
+    new Promise<string>((resolve) => {
       const expected = Buffer.byteLength(text);
       const chunks: Buffer[] = [];
       let received = 0;
@@ -141,16 +152,16 @@ function tcpExchange(host: string, port: number, text: string): Promise<string> 
       socket.on("data", (chunk: Buffer) => {
         chunks.push(chunk);
         received += chunk.length;
-        if (received >= expected) {
-          socket.end();
-          resolve(Buffer.concat(chunks).toString("utf8"));
-        }
+        if (received >= expected) resolve(Buffer.concat(chunks).toString("utf8"));
       });
-      socket.on("error", reject);
-      socket.on("close", () => resolve(Buffer.concat(chunks).toString("utf8")));
+      void closed.then((how) => resolve(`${Buffer.concat(chunks).toString("utf8")}(connection ${how})`));
     }),
   );
+  return { echoed, closed };
 }
+
+/** Client sockets the demo keeps open across the shutdown; destroyed at the end whatever happens. */
+const openSockets: net.Socket[] = [];
 
 /** Sends one datagram and waits for one back, retrying twice (it is UDP, even on loopback). */
 async function udpExchange(host: string, port: number, text: string): Promise<string> {
@@ -298,8 +309,10 @@ async function main(): Promise<void> {
     say();
     say(bold("TCP line echo") + dim("  (examples/tcp-echo, client: node:net)"));
     say(`  sent      ${show(lines)}`);
-    const echoed = await tcpExchange(tcpAt.host, tcpAt.port, lines).catch((error: Error) => `(${error.message})`);
+    const tcpClient = await tcpExchange(tcpAt.host, tcpAt.port, lines).catch((error: Error) => ({ echoed: `(${error.message})`, closed: undefined }));
+    const echoed = tcpClient.echoed;
     check(echoed === lines, `  received  ${show(echoed)}`, `TCP: sent ${show(lines)}, received ${show(echoed)}`);
+    say(dim("  (the connection stays open: the shutdown below has to drain it)"));
 
     // UDP: one datagram out, the same datagram back.
     const udpAt = hostPort(udp.address);
@@ -347,6 +360,15 @@ async function main(): Promise<void> {
         `${example.name}: ${found ? "" : "printed no drain report line; "}${status}${stderrOf(example)}`,
       );
     }
+    if (tcpClient.closed !== undefined) {
+      const how = await withTimeout("the open TCP connection", tcpClient.closed, 1_000).catch(() => "still open");
+      const report = drainReport(tcp.example)?.report;
+      check(
+        how === "ended by the server" && report !== undefined && report.drained >= 1 && report.forced === 0,
+        `  the TCP connection open at SIGTERM was ${how === "ended by the server" ? "ended at a line boundary" : how} (drained ${report?.drained ?? "?"}, forced ${report?.forced ?? "?"})`,
+        `the TCP connection open at shutdown was ${how}; expected the server to end it and report it drained (report: ${JSON.stringify(report)})`,
+      );
+    }
     const gone = !existsSync(unix.address);
     check(gone, `  socket file ${unix.address} is ${gone ? "gone" : "still there"}`, `the socket file ${unix.address} was not removed on shutdown`);
 
@@ -360,6 +382,7 @@ async function main(): Promise<void> {
       say(dim("The API is in README.md; ./scripts/dev test runs the whole test suite."));
     }
   } finally {
+    for (const socket of openSockets) socket.destroy();
     killAll();
     rmSync(tempDir, { recursive: true, force: true });
   }

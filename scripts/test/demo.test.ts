@@ -44,9 +44,18 @@ const STAND_INS = {
   tcpEcho: (transform: string) => `import { createServer } from "node:net";
 import { writeFileSync } from "node:fs";
 writeFileSync(new URL("../pid", import.meta.url), String(process.pid));
-const server = createServer((socket) => socket.on("data", (d) => socket.write(${transform})));
+const open = new Set();
+const server = createServer((socket) => {
+  open.add(socket);
+  socket.on("close", () => open.delete(socket));
+  socket.on("data", (d) => socket.write(${transform}));
+});
 server.listen(0, "127.0.0.1", () => console.log("tcp-echo listening on 127.0.0.1:" + server.address().port));
-${REPORT}
+process.on("SIGTERM", () => {
+  const drained = open.size;
+  for (const socket of open) socket.end();
+  server.close(() => { console.log(JSON.stringify({ drained, forced: 0, durationMs: 1 })); process.exit(0); });
+});
 `,
   udpEcho: `import { createSocket } from "node:dgram";
 const socket = createSocket("udp4");
