@@ -1,0 +1,171 @@
+import { once } from "node:events";
+import * as net from "node:net";
+import { describe, expect, it } from "vitest";
+import { BindError, InvalidConfigError } from "./errors.ts";
+import { toSocketAddress } from "./address.ts";
+import { serveStream, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "./stream-listener.ts";
+import type { Logger } from "./logger.ts";
+
+function listen(server: net.Server) {
+  return new Promise<{ address: ReturnType<typeof toSocketAddress>; release: () => void }>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) => reject(new BindError("127.0.0.1:0", error)));
+    server.listen(0, "127.0.0.1", () => resolve({ address: toSocketAddress(server.address() as net.AddressInfo), release: () => void released.push(1) }));
+  });
+}
+const released: number[] = [];
+
+function serve(options: StreamListenerOptions = {}, handler = async (socket: net.Socket) => void socket.end("hi")) {
+  const server = net.createServer({ allowHalfOpen: true });
+  return {
+    server,
+    handle: serveStream({
+      kind: "tcp",
+      server,
+      handler,
+      options,
+      bind: listen,
+      peerOf: (socket) => toSocketAddress({ address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily }),
+    }),
+  };
+}
+
+async function fetchText(port: number): Promise<string> {
+  const client = net.connect(port, "127.0.0.1");
+  let text = "";
+  client.setEncoding("utf8").on("data", (d: string) => (text += d));
+  await once(client, "close");
+  return text;
+}
+
+describe("validateStreamListenerOptions", () => {
+  it("accepts the defaults and sound values", () => {
+    expect(() => validateStreamListenerOptions({})).not.toThrow();
+    expect(() =>
+      validateStreamListenerOptions({ maxConnections: Number.POSITIVE_INFINITY, onMaxConnections: "reject", maxQueue: 0, queueTimeout: 0, idleTimeout: 1, drainTimeout: 0, signal: AbortSignal.abort() }),
+    ).not.toThrow();
+  });
+
+  it("names the field at fault", () => {
+    const cases: Array<[object, string]> = [
+      [{ maxConnections: 0 }, "maxConnections"],
+      [{ onMaxConnections: "drop" }, "onMaxConnections"],
+      [{ maxQueue: 1.5 }, "maxQueue"],
+      [{ queueTimeout: -1 }, "queueTimeout"],
+      [{ idleTimeout: Number.POSITIVE_INFINITY }, "idleTimeout"],
+      [{ drainTimeout: "5s" }, "drainTimeout"],
+      [{ logger: {} }, "logger"],
+      [{ signal: 5 }, "signal"],
+    ];
+    for (const [options, field] of cases) {
+      let error: unknown;
+      try {
+        validateStreamListenerOptions(options as StreamListenerOptions);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(options)).toBeInstanceOf(InvalidConfigError);
+      expect((error as InvalidConfigError).field).toBe(field);
+    }
+    expect(() => validateStreamListenerOptions(null as unknown as StreamListenerOptions)).toThrow(InvalidConfigError);
+  });
+
+  it("lists every option key", () => {
+    expect([...STREAM_LISTENER_OPTION_KEYS].sort()).toEqual(["drainTimeout", "idleTimeout", "logger", "maxConnections", "maxQueue", "onMaxConnections", "queueTimeout", "signal"]);
+  });
+});
+
+describe("serveStream", () => {
+  it("serves, and runs the bind's release after the drain", async () => {
+    const before = released.length;
+    const { handle } = serve();
+    const server = await handle;
+    expect(await fetchText(server.address.port)).toBe("hi");
+    expect(released.length).toBe(before);
+    await server.shutdown();
+    expect(released.length).toBe(before + 1);
+  });
+
+  it("a bind failure rejects with the BindError and leaves nothing listening", async () => {
+    const first = await serve().handle;
+    const server = net.createServer();
+    const error = await serveStream({
+      kind: "tcp",
+      server,
+      handler: () => {},
+      options: {},
+      bind: (s) =>
+        new Promise((_resolve, reject) => {
+          s.once("error", (e: NodeJS.ErrnoException) => reject(new BindError("x", e)));
+          s.listen(first.address.port, "127.0.0.1");
+        }),
+      peerOf: () => null,
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "EADDRINUSE" });
+    expect(server.listening).toBe(false);
+    expect(server.listenerCount("connection")).toBe(0);
+    await first.shutdown();
+  });
+
+  it("an accept error after listening is logged and never stops the server", async () => {
+    const warnings: object[] = [];
+    const logger: Logger = { error() {}, warn: (obj) => void warnings.push(obj), info() {}, debug() {} };
+    const { server: netServer, handle } = serve({ logger });
+    const server = await handle;
+    // What net.Server emits when accept(2) fails with an error libuv does not absorb itself.
+    const acceptError = Object.assign(new Error("accept ENFILE"), { code: "ENFILE", errno: -23, syscall: "accept" });
+    netServer.emit("error", acceptError);
+    expect(warnings).toEqual([expect.objectContaining({ err: acceptError, kind: "tcp" })]);
+    expect(netServer.listening).toBe(true);
+    expect(await fetchText(server.address.port)).toBe("hi");
+    await server.shutdown();
+  });
+
+  it("without a logger, an accept error goes to stderr once per code", async () => {
+    const { server: netServer, handle } = serve();
+    const server = await handle;
+    const lines: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      for (let i = 0; i < 3; i++) netServer.emit("error", Object.assign(new Error("accept EMFILE"), { code: "EMFILE", syscall: "accept" }));
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain("tcp accept failed: EMFILE");
+    expect(await fetchText(server.address.port)).toBe("hi");
+    await server.shutdown();
+  });
+
+  it("serves connections that arrive while bind is still finishing (e.g. after listen, a chmod)", async () => {
+    const server = net.createServer({ allowHalfOpen: true });
+    let early: Promise<string> | undefined;
+    const handle = await serveStream({
+      kind: "tcp",
+      server,
+      handler: async (socket: net.Socket) => void socket.end("early bird"),
+      options: {},
+      bind: async (s) => {
+        const bound = await listen(s);
+        early = fetchText(bound.address.port);
+        await new Promise((resolve) => setTimeout(resolve, 100)); // the client connects meanwhile
+        return bound;
+      },
+      peerOf: () => null,
+    });
+    expect(await early).toBe("early bird");
+    expect(handle.stats()).toMatchObject({ accepted: 1 });
+    await handle.shutdown();
+  });
+
+  it("rejects a handler that is not a function before binding", async () => {
+    const server = net.createServer();
+    await expect(
+      serveStream({ kind: "tcp", server, handler: 5 as unknown as () => void, options: {}, bind: listen, peerOf: () => null }),
+    ).rejects.toBeInstanceOf(InvalidConfigError);
+    expect(server.listening).toBe(false);
+  });
+});
