@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ClosedError } from "@tako/core";
-import { serveUdp } from "@tako/udp";
+import { serveUdp, type UdpServer } from "@tako/udp";
 import { gate, sleep, TestClient, waitFor } from "./test-client.ts";
 
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -73,13 +73,37 @@ describe("drain", () => {
     expect(report.durationMs).toBeLessThan(5_000);
     expect((await client.next()).data.toString()).toBe("quick done");
 
+    expect(server.stats().active).toBe(2); // forced, but still running: reported as such
     slow.open();
     await waitFor(() => outcomes.length === 2);
+    expect(server.stats().active).toBe(0);
     for (const outcome of outcomes) {
       expect(outcome).toBeInstanceOf(ClosedError);
       expect((outcome as ClosedError).code).toBe("ERR_TAKO_CLOSED");
     }
     expect(server.stats().handlerErrors).toBe(0);
+  });
+
+  it("a handler that starts the shutdown itself is waited for, and its reply goes out", async () => {
+    let shutdown: Promise<unknown> | undefined;
+    const server: UdpServer = await serveUdp("127.0.0.1:0", async (data, peer, socket) => {
+      if (data.toString() === "stop") {
+        shutdown = server.shutdown({ drainTimeout: 10_000 });
+        await sleep(50);
+        await socket.sendTo("bye", peer);
+      }
+    });
+    const client = await open();
+    await client.send("stop", server.address.port);
+    expect((await client.next()).data.toString()).toBe("bye");
+    await waitFor(() => shutdown !== undefined);
+    expect(await shutdown).toMatchObject({ drained: 1, forced: 0 });
+
+    const sync = await serveUdp("127.0.0.1:0", () => {
+      shutdown = sync.shutdown();
+    });
+    await client.send("stop", sync.address.port);
+    expect(await sync.finished).toMatchObject({ drained: 1, forced: 0 });
   });
 
   it("an idle server shuts down at once, and shutdown twice returns the same report", async () => {

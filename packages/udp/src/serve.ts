@@ -231,7 +231,9 @@ function noop(): void {}
 /** One in-flight async handler; pooled, so a datagram costs no closures of ours. */
 class InFlight {
   peer: UdpPeer | undefined = undefined;
+  /** The handler's unit in the drain; only made once shutdown starts (see {@link Receiver.startDrain}). */
   unit: DrainUnit | undefined = undefined;
+  busy = false;
   readonly fulfilled: () => void;
   readonly rejected: (error: unknown) => void;
 
@@ -244,7 +246,15 @@ class InFlight {
   }
 }
 
-/** The per-datagram path: bound check, handler call, tracking of async handlers in the drain. */
+/**
+ * The per-datagram path: bound check, handler call, bookkeeping of async handlers.
+ *
+ * Handlers in flight are counted here, in pooled slots (at most `maxInFlight` of them), and are
+ * registered with the core `Drain` (one unit each) only when shutdown starts: until then nothing
+ * can drain them, and a drain unit per datagram (an object and a Set insertion and deletion) is the
+ * largest cost of the path. From shutdown on, the Drain waits for, counts and reports them as it
+ * does for every listener.
+ */
 class Receiver {
   readonly #handler: UdpHandler;
   readonly #socket: UdpSocket;
@@ -252,7 +262,15 @@ class Receiver {
   readonly #ctx: HandlerContext;
   readonly #maxInFlight: number;
   readonly #logger: Logger | undefined;
+  /** Every slot made so far (never more than maxInFlight), to find the busy ones at shutdown. */
+  readonly #slots: InFlight[] = [];
   readonly #free: InFlight[] = [];
+  #active = 0;
+  #draining = false;
+  /** Whether a handler is being called right now (shutdown may start from inside it). */
+  #calling = false;
+  /** The drain unit of the handler being called when shutdown started from inside it. */
+  #callingUnit: DrainUnit | undefined = undefined;
   server!: ServerHandle<SocketAddress>;
   counters!: Counters;
 
@@ -265,9 +283,13 @@ class Receiver {
     this.#logger = config.logger;
   }
 
+  /** Async handlers in flight now. */
+  get active(): number {
+    return this.#active;
+  }
+
   readonly onMessage = (data: Buffer, rinfo: RemoteInfo): void => {
-    const drain = this.#drain;
-    if (drain.active >= this.#maxInFlight) {
+    if (this.#active >= this.#maxInFlight) {
       this.counters.dropped++;
       return;
     }
@@ -275,36 +297,69 @@ class Receiver {
     const peer = rinfo as UdpPeer;
     if (channels.connection.hasSubscribers) channels.connection.publish({ kind: KIND, server: this.server, peer });
     let result: Promise<void> | void;
+    this.#calling = true;
     try {
       result = this.#handler(data, peer, this.#socket, this.#ctx);
     } catch (error) {
+      this.#calling = false;
+      this.#releaseCallingUnit();
       this.fail(peer, error);
       this.#closed(peer);
       return;
     }
+    this.#calling = false;
     if (result === undefined || result === null || typeof (result as Partial<PromiseLike<void>>).then !== "function") {
+      this.#releaseCallingUnit();
       this.#closed(peer);
       return;
     }
-    const slot = this.#free.pop() ?? new InFlight(this);
+    const slot = this.#free.pop() ?? this.#newSlot();
     slot.peer = peer;
-    slot.unit = drain.track(noop);
+    slot.busy = true;
+    this.#active++;
+    if (this.#draining) {
+      slot.unit = this.#callingUnit ?? this.#drain.track(noop);
+      this.#callingUnit = undefined;
+    }
     (result instanceof Promise ? result : Promise.resolve(result)).then(slot.fulfilled, slot.rejected);
   };
 
+  /** Shutdown starts: every handler in flight becomes a unit of the drain (before it starts waiting). */
+  startDrain(): void {
+    this.#draining = true;
+    for (const slot of this.#slots) if (slot.busy) slot.unit = this.#drain.track(noop);
+    if (this.#calling) this.#callingUnit = this.#drain.track(noop);
+  }
+
+  #releaseCallingUnit(): void {
+    if (this.#callingUnit === undefined) return;
+    this.#callingUnit.done();
+    this.#callingUnit = undefined;
+  }
+
   /** @internal An async handler settled. */
   settle(slot: InFlight): void {
-    slot.unit?.done();
     const peer = slot.peer;
-    slot.unit = undefined;
+    slot.busy = false;
     slot.peer = undefined;
-    if (this.#free.length < this.#maxInFlight) this.#free.push(slot);
+    this.#active--;
+    if (slot.unit !== undefined) {
+      slot.unit.done();
+      slot.unit = undefined;
+    }
+    this.#free.push(slot);
     if (peer !== undefined) this.#closed(peer);
   }
 
   /** @internal A handler threw or rejected. */
   fail(peer: UdpPeer | undefined, error: unknown): void {
     reportHandlerError(this.server, KIND, this.#logger, peer, error);
+  }
+
+  #newSlot(): InFlight {
+    const slot = new InFlight(this);
+    this.#slots.push(slot);
+    return slot;
   }
 
   #closed(peer: UdpPeer): void {
@@ -314,14 +369,17 @@ class Receiver {
 
 class UdpServerHandle extends ServerHandle<SocketAddress> implements UdpServer {
   readonly socket: UdpSocket;
+  readonly #receiver: Receiver;
 
-  constructor(init: ConstructorParameters<typeof ServerHandle<SocketAddress>>[0], socket: UdpSocket) {
+  constructor(init: ConstructorParameters<typeof ServerHandle<SocketAddress>>[0], socket: UdpSocket, receiver: Receiver) {
     super(init);
     this.socket = socket;
+    this.#receiver = receiver;
   }
 
   override stats(): UdpServerStats {
-    return super.stats() as UdpServerStats;
+    // Handlers still running after a forced drain are still running: report them.
+    return { ...(super.stats() as UdpServerStats), active: this.#receiver.active };
   }
 }
 
@@ -343,6 +401,7 @@ function startServer(raw: Socket, handler: UdpHandler, config: ResolvedUdpOption
       countsDrops: true,
       stopAccepting: () => {
         raw.off("message", receiver.onMessage);
+        receiver.startDrain();
       },
       afterDrain: () =>
         new Promise<void>((resolve) => {
@@ -352,6 +411,7 @@ function startServer(raw: Socket, handler: UdpHandler, config: ResolvedUdpOption
         }),
     },
     socket,
+    receiver,
   );
   receiver.server = server;
   receiver.counters = server.counters;
