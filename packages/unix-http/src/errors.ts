@@ -93,3 +93,16 @@ export class InvalidResponseError extends TakoError {
     super("ERR_TAKO_INVALID_RESPONSE", message, options);
   }
 }
+
+/**
+ * @internal The request body stream failed because the client went away (reset, or closed before
+ * the body was complete). Normal traffic: never reported as a handler failure.
+ */
+export class ClientGoneError extends Error {
+  readonly code = "ECONNRESET";
+
+  constructor(options?: ErrorOptions) {
+    super("the client went away before the request body was complete", options);
+    this.name = "ClientGoneError";
+  }
+}

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { HttpError } from "./errors.ts";
+import { ClientGoneError, HttpError } from "./errors.ts";
 
 /**
  * @internal The `Request` a handler gets when served over a socket: a lazy stand-in for a Web
@@ -162,9 +162,9 @@ export function limitedBody(req: IncomingMessage, limit: number): ReadableStream
           cleanup();
           controller.close();
         };
-        const onError = (error: unknown) => fail(error);
+        const onError = (error: unknown) => fail(new ClientGoneError({ cause: error }));
         const onClose = () => {
-          if (!req.complete) fail(Object.assign(new Error("the client went away before the request body was complete"), { code: "ECONNRESET" }));
+          if (!req.complete) fail(new ClientGoneError());
         };
         cleanup = () => {
           req.off("data", onData);

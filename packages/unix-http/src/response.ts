@@ -1,7 +1,11 @@
 import { InvalidResponseError } from "./errors.ts";
 
-/** A plain object or array that becomes a JSON body (anything with `toJSON` works too). */
-export type JsonBody = { readonly [key: string]: unknown } | readonly unknown[];
+/**
+ * An object that becomes a JSON body: a plain object, an array, or anything with `toJSON` (such as
+ * `UnixPeerAddr` or `Date`). Typed as `object` so interfaces fit; checked at run time (a class
+ * instance without `toJSON` is an {@link InvalidResponseError}).
+ */
+export type JsonBody = object;
 
 /**
  * What a handler (or middleware) may return:

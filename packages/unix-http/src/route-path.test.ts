@@ -102,3 +102,25 @@ describe("route syntax (property)", () => {
     );
   });
 });
+
+describe("parameter types", () => {
+  it("ctx.params is typed from the path", async () => {
+    const { expectTypeOf } = await import("vitest");
+    const router = new Router();
+    router.get("/users/{id}/files/{*rest}", (_req, ctx) => {
+      expectTypeOf(ctx.params).toEqualTypeOf<{ readonly id: string; readonly rest: string }>();
+      return `${ctx.params.id}:${ctx.params.rest}`;
+    });
+    router.get("/a/:first/b/{second}.json", (_req, ctx) => {
+      expectTypeOf(ctx.params).toEqualTypeOf<{ readonly first: string; readonly second: string }>();
+      return ctx.params.first + ctx.params.second;
+    });
+    const dynamic: string = "/x/{y}";
+    router.get(dynamic, (_req, ctx) => {
+      expectTypeOf(ctx.params).toEqualTypeOf<Readonly<Record<string, string>>>();
+      return "x";
+    });
+    expect(await (await router.fetch(new Request("http://localhost/users/7/files/a/b"))).text()).toBe("7:a/b");
+    expect(await (await router.fetch(new Request("http://localhost/a/1/b/2.json"))).text()).toBe("12");
+  });
+});

@@ -368,7 +368,10 @@ describe("context", () => {
 
   it("middleware can put values in extensions for the handler", async () => {
     class User {
-      constructor(readonly name: string) {}
+      readonly name: string;
+      constructor(name: string) {
+        this.name = name;
+      }
     }
     const router = new Router();
     router.use((_req, ctx, next) => {

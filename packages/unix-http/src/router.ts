@@ -4,7 +4,7 @@ import { UnixPeerAddr } from "@tako/unix";
 import { addRoute, createRouter, findAllRoutes, routeNodeKeys, compareRoutes, type RouterContext } from "rou3";
 import { compileRouter } from "rou3/compiler";
 import { Context, type RequestContext, type RequestHost } from "./context.ts";
-import { DuplicateRouteError, HttpError, InvalidRouteError } from "./errors.ts";
+import { ClientGoneError, DuplicateRouteError, HttpError, InvalidRouteError } from "./errors.ts";
 import { rawBodyOf, text, toResponse, type HandlerResult } from "./response.ts";
 import { translatePath, type PathParams } from "./route-path.ts";
 
@@ -369,6 +369,7 @@ export class Router {
   [kFail](error: unknown, request: Request, ctx: Context): MaybePromise<Response> {
     let httpError: HttpError;
     if (error instanceof HttpError) httpError = error;
+    else if (error instanceof ClientGoneError) httpError = new HttpError(400, "incomplete request body", { cause: error });
     else {
       ctx.host.report(error, ctx.peer);
       httpError = new HttpError(500, undefined, { cause: error });
@@ -382,7 +383,7 @@ export class Router {
       ctx.host.report(hookError, ctx.peer);
       return errorResponse(httpError);
     }
-    if (isThenable(shaped)) {
+    if (isThenable<HandlerResult>(shaped)) {
       return Promise.resolve(shaped).then(
         (result) => this.#shape(result, httpError, ctx),
         (hookError: unknown) => {

@@ -115,8 +115,8 @@ export function serveUnixHttpWithShutdownAndDrain(path: string, router: Router, 
  * const server = await serveUnixHttpWithConfig("/tmp/app.sock", router, { maxConnections: 256, keepAlive: false });
  * ```
  */
-export function serveUnixHttpWithConfig(path: string, router: Router, config: Partial<ServerConfig>): Promise<Server<string>> {
-  if (typeof config !== "object" || config === null) return Promise.reject(new InvalidConfigError("config", "ServerConfig must be an object"));
+export async function serveUnixHttpWithConfig(path: string, router: Router, config: Partial<ServerConfig>): Promise<Server<string>> {
+  if (typeof config !== "object" || config === null) throw new InvalidConfigError("config", "ServerConfig must be an object");
   checkKnownKeys("ServerConfig", config, CONFIG_KEYS);
   return serveUnixHttp(path, router, config);
 }

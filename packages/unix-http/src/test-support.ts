@@ -68,7 +68,7 @@ export async function rawConnect(path: string): Promise<RawConnection> {
   socket.setEncoding("latin1");
   socket.on("data", (chunk: string) => (received += chunk));
   socket.on("error", () => {});
-  const closed = once(socket, "close").then(() => {});
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
   await once(socket, "connect");
   return {
     socket,
@@ -106,4 +106,18 @@ export async function until(check: () => boolean, what: string, timeoutMs = 10_0
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await sleep(5);
   }
+}
+
+/** Leaves a stale socket file at `path`: a child process binds it with plain `net` and is SIGKILLed. */
+export async function staleSocket(path: string): Promise<void> {
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, ["-e", `require("node:net").createServer().listen(${JSON.stringify(path)}, () => console.log("ready"))`], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = once(child, "exit");
+  let out = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+  await until(() => out.includes("ready"), "the stale-socket child listens");
+  child.kill("SIGKILL");
+  await exited;
 }
