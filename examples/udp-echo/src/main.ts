@@ -9,7 +9,8 @@ import { serveUdp, shutdownSignal, type UdpHandler } from "@tako/udp";
 const address = process.argv[2] ?? "127.0.0.1:9000";
 
 const echo: UdpHandler = async (data, peer, socket) => {
-  // A reply to a peer that has gone is not an error worth stopping for (as `let _ =` in Rust).
+  // As `let _ =` in the Rust example: a reply that cannot be sent (the socket already closed by a
+  // drain that ran out of time) is ignored rather than reported as a handler error.
   await socket.sendTo(data, peer).catch(() => {});
   if (process.env.UDP_ECHO_VERBOSE) console.error(`echoed ${data.length} bytes for ${peer.address}:${peer.port}`);
 };
