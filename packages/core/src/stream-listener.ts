@@ -118,6 +118,8 @@ export function validateStreamListenerOptions(options: StreamListenerOptions): v
  * aborts when shutdown starts. A returned promise ends the connection when it settles (resolved:
  * ended after pending writes flush; rejected: reported and destroyed); any other return value
  * means the handler owns the socket, which stays open until either side closes it.
+ * Iterating the socket (`for await`) does not destroy it when the loop ends or breaks, on every
+ * Node version, so the handler can still reply after the loop.
  *
  * @example
  * ```ts
@@ -204,6 +206,16 @@ function endSocket(socket: net.Socket): void {
   if (socket.destroyed) return;
   socket.end();
   socket.resume();
+}
+
+/**
+ * `for await (const chunk of socket)` without destroying the socket when the loop ends (Node 22
+ * destroys it at the client's EOF, so a reply written after the loop was lost) or breaks: the
+ * handler's settlement decides how the connection ends, on every Node version. Errors still
+ * destroy it.
+ */
+function iterateKeepingSocketOpen(this: net.Socket): NodeJS.AsyncIterator<unknown> {
+  return this.iterator({ destroyOnReturn: false });
 }
 
 function endOnEof(this: net.Socket): void {
@@ -322,6 +334,7 @@ class StreamMachine<Peer, Address> {
       socket.on("timeout", onSocketIdle);
     }
     if (channels.connection.hasSubscribers) channels.connection.publish({ kind: this.kind, server: handle, peer, socket });
+    socket[Symbol.asyncIterator] = iterateKeepingSocketOpen;
     let result: unknown;
     try {
       result = this.handler(socket, peer, this.drain.context);

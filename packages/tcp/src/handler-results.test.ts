@@ -187,3 +187,21 @@ describe("half-close", () => {
     await expect.poll(() => server.stats().active).toBe(0);
   });
 });
+
+describe("async iteration", () => {
+  it("breaking out of `for await` keeps the socket open for a last reply (every Node version)", async () => {
+    await using server = await serveTcp("127.0.0.1:0", async (socket) => {
+      for await (const chunk of socket) {
+        if (String(chunk).includes("quit")) break;
+        socket.write(chunk);
+      }
+      socket.write("bye\n");
+    });
+    const client = await connect(server.address.port);
+    const all = readAll(client);
+    client.write("one\n");
+    await expect.poll(() => client.bytesRead).toBe(4);
+    client.write("quit\n");
+    expect((await all).toString()).toBe("one\nbye\n");
+  });
+});
