@@ -182,6 +182,14 @@ function declaredClosure(project: string, roots: readonly string[]): Set<string>
   return names;
 }
 
+/** Every file under `dir`, as paths relative to it. */
+function listFiles(dir: string, prefix = ""): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((entry) => {
+    const path = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
+    return entry.isDirectory() ? listFiles(dir, path) : [path];
+  });
+}
+
 function tarballName(pkg: WorkspacePackage): string {
   return `${pkg.name.replace("@", "").replace("/", "-")}-${pkg.version}.tgz`;
 }
@@ -253,6 +261,17 @@ describe("pnpm pack", () => {
     }
     expect(manifest.devDependencies, `${name} ships devDependencies in its manifest`).toBeUndefined();
     expect(manifest.private).toBeUndefined();
+  });
+
+  it.each(packages.map((pkg) => [pkg.name] as const))("%s: ships dist/ and its docs, no tests, every export target present", (name) => {
+    const root = join(work, "extracted", name.replace("/", "__"), "package");
+    const files = listFiles(root);
+    const stray = files.filter((file) => !/^(dist\/|package\.json$|README\.md$|LICENSE|CHANGELOG\.md$)/.test(file) || /(\.test\.|(^|\/)test-)/.test(file));
+    expect(stray, `${name} packs files it should not`).toEqual([]);
+    const exported = packed.get(name)!.exports as Record<string, Record<string, string> | string>;
+    const targets = Object.values(exported).flatMap((entry) => (typeof entry === "string" ? [entry] : Object.values(entry)));
+    for (const target of targets) expect(files, `${name} exports ${target}`).toContain(target.replace(/^\.\//, ""));
+    expect(files).toContain("README.md");
   });
 });
 
