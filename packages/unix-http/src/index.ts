@@ -14,3 +14,18 @@ export {
   serveUnixHttpWithShutdownAndDrain,
   type ServeUnixHttpOptions,
 } from "./serve.ts";
+export {
+  BindError,
+  CHANNELS,
+  DEFAULT_SERVER_CONFIG,
+  InvalidConfigError,
+  InvalidSocketPathError,
+  shutdownSignal,
+  TakoError,
+  UnsupportedError,
+  type DrainReport,
+  type Logger,
+  type ServerConfig,
+  type ServerStats,
+  type ShutdownSignal,
+} from "@tako/core";

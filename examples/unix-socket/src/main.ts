@@ -1,0 +1,30 @@
+// unix-socket: an HTTP Router served over a Unix socket (the Tako unix-socket example).
+//
+//   node dist/main.js [path]      path defaults to <tmpdir>/tako-http.sock; "@name" is an abstract socket
+//
+//   curl --unix-socket /tmp/tako-http.sock http://localhost/       -> hello from unix
+//   curl --unix-socket /tmp/tako-http.sock http://localhost/peer   -> {"path":null}
+//
+// Prints one line once listening; on SIGINT or SIGTERM it stops accepting, lets in-flight requests
+// finish, prints the drain report as one line of JSON, and exits 0 (the socket file is removed).
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Router, serveUnixHttp, shutdownSignal, UnixPeerAddr } from "@tako/unix-http";
+
+const path = process.argv[2] ?? join(tmpdir(), "tako-http.sock");
+
+const router = new Router();
+router.get("/", () => "hello from unix");
+// The peer is in the request extensions, keyed by its class, as in Rust's `Extension<UnixPeerAddr>`.
+router.get("/peer", (_req, ctx) => ctx.extensions.get(UnixPeerAddr));
+
+using signal = shutdownSignal();
+try {
+  const server = await serveUnixHttp(path, router, { signal, drainTimeout: 5_000 });
+  console.log(`unix-socket listening on ${server.address}`);
+  console.log(JSON.stringify(await server.finished));
+} catch (error) {
+  // A bad path, a live server already there, a regular file in the way: say so and exit 1.
+  console.error(`unix-socket: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}

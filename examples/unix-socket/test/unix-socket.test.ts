@@ -1,0 +1,150 @@
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { accessSync, constants, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import * as http from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const example = join(here, "..");
+const root = join(example, "..", "..");
+const main = join(example, "dist", "main.js");
+const packages = ["unix-http", "unix", "core"].map((name) => join(root, "packages", name));
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds the example and what it depends on (consumed from dist, as a user would) unless already fresh. */
+function buildIfNeeded(): void {
+  const sources = [join(example, "src"), ...packages.map((dir) => join(dir, "src"))];
+  const built = [main, ...packages.map((dir) => join(dir, "dist", "index.js"))];
+  if (built.every((file) => existsSync(file))) {
+    const oldestBuild = Math.min(...built.map((file) => statSync(file).mtimeMs));
+    if (sources.every((dir) => newestMtime(dir) <= oldestBuild)) return;
+  }
+  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` };
+  const turbo = join(root, "node_modules", ".bin", "turbo");
+  const result = spawnSync(turbo, ["run", "build", "--filter=@tako/example-unix-socket...", "--output-logs=errors-only"], { cwd: root, env, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`build failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+}
+
+interface Running {
+  lines: string[];
+  stderr: () => string;
+  exit: Promise<[number | null, NodeJS.Signals | null]>;
+  child: ReturnType<typeof spawn>;
+}
+
+/** Starts the example; resolves once it printed its one "listening" line. */
+async function start(args: string[]): Promise<Running> {
+  const child = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const exit = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  const lines: string[] = [];
+  const reader = createInterface({ input: child.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    reader.on("line", (line) => {
+      lines.push(line);
+      if (lines.length === 1) resolve();
+    });
+    void exit.then(([code]) => reject(new Error(`exited ${code} before listening: ${stderr}`)));
+  });
+  return { lines, stderr: () => stderr, exit, child };
+}
+
+function get(socketPath: string, path: string): Promise<{ status: number; type: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ socketPath: socketPath.startsWith("@") ? `\0${socketPath.slice(1)}` : socketPath, path, agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, type: res.headers["content-type"], body }));
+    });
+    req.on("error", reject);
+  });
+}
+
+const curl = ["/usr/bin/curl", "/usr/local/bin/curl"].find((candidate) => {
+  try {
+    accessSync(candidate, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+});
+if (!curl) console.warn("[examples/unix-socket] curl not found: the curl round trip is skipped");
+
+describe("examples/unix-socket", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tkx-"));
+  beforeAll(() => buildIfNeeded(), 120_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("answers GET / and GET /peer, then drains on SIGTERM, prints the report, removes its socket file and exits 0", async () => {
+    const path = join(dir, "http.sock");
+    const server = await start([path]);
+    expect(server.lines[0]).toBe(`unix-socket listening on ${path}`);
+    expect(await get(path, "/")).toEqual({ status: 200, type: "text/plain; charset=utf-8", body: "hello from unix" });
+    expect(await get(path, "/peer")).toEqual({ status: 200, type: "application/json", body: '{"path":null}' });
+    expect((await get(path, "/missing")).status).toBe(404);
+    expect(existsSync(path)).toBe(true);
+    server.child.kill("SIGTERM");
+    const [code, signal] = await server.exit;
+    expect({ code, signal, stderr: server.stderr() }).toEqual({ code: 0, signal: null, stderr: "" });
+    expect(server.lines).toHaveLength(2);
+    expect(JSON.parse(server.lines[1] as string)).toMatchObject({ drained: 0, forced: 0 });
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it.skipIf(!curl)("talks to curl as its README says, and stops on SIGINT", async () => {
+    const path = join(dir, "curl.sock");
+    const server = await start([path]);
+    const run = promisify(execFile);
+    expect((await run(curl as string, ["-sS", "--unix-socket", path, "http://localhost/"])).stdout).toBe("hello from unix");
+    expect((await run(curl as string, ["-sS", "--unix-socket", path, "http://localhost/peer"])).stdout).toBe('{"path":null}');
+    server.child.kill("SIGINT");
+    const [code] = await server.exit;
+    expect(code).toBe(0);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it("replaces a stale socket file, refuses a regular file, and serves an abstract socket", async () => {
+    const path = join(dir, "again.sock");
+    const first = await start([path]);
+    first.child.kill("SIGKILL"); // a crash: the socket file stays behind
+    await first.exit;
+    expect(existsSync(path)).toBe(true);
+    const second = await start([path]);
+    expect(second.lines[0]).toBe(`unix-socket listening on ${path}`);
+    expect((await get(path, "/")).body).toBe("hello from unix");
+    second.child.kill("SIGTERM");
+    expect((await second.exit)[0]).toBe(0);
+
+    const file = join(dir, "not-a-socket");
+    writeFileSync(file, "keep me");
+    const refused = spawn(process.execPath, [main, file], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    refused.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(refused, "exit")) as [number | null];
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^unix-socket: .*is a regular file, not a socket/);
+    expect(existsSync(file)).toBe(true);
+
+    if (process.platform === "linux") {
+      const name = `@tkx-${process.pid}-${Date.now().toString(36)}`;
+      const abstract = await start([name]);
+      expect(abstract.lines[0]).toBe(`unix-socket listening on ${name}`);
+      expect((await get(name, "/")).body).toBe("hello from unix");
+      abstract.child.kill("SIGTERM");
+      expect((await abstract.exit)[0]).toBe(0);
+    }
+  });
+});
