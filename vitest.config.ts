@@ -12,12 +12,9 @@ const alias = {
   "@tako/unix-http": here("./packages/unix-http/src/index.ts"),
 };
 
-const project = (name: string, dir: string) => ({
+const project = (name: string, dir: string, include = [`${dir}/src/**/*.test.ts`, `${dir}/test/**/*.test.ts`]) => ({
   extends: true as const,
-  test: {
-    name,
-    include: [`${dir}/src/**/*.test.ts`, `${dir}/test/**/*.test.ts`],
-  },
+  test: { name, include },
 });
 
 export default defineConfig({
@@ -33,7 +30,7 @@ export default defineConfig({
       project("@tako/udp", "packages/udp"),
       project("@tako/unix", "packages/unix"),
       project("@tako/unix-http", "packages/unix-http"),
-      project("examples", "examples"),
+      project("examples", "examples", ["examples/*/test/**/*.test.ts", "examples/*/src/**/*.test.ts"]),
       project("@tako/bench", "bench"),
       project("release", "scripts"),
     ],
