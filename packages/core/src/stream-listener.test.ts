@@ -161,6 +161,31 @@ describe("serveStream", () => {
     await handle.shutdown();
   });
 
+  it("sets the accepted sockets' mode itself: half-open capable and not paused, whatever the server was created with", async () => {
+    const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: false });
+    const handle = await serveStream({
+      kind: "tcp",
+      server,
+      handler: async (socket: net.Socket) => {
+        let text = "";
+        socket.setEncoding("utf8").on("data", (d: string) => (text += d)); // plain 'data' listener
+        await once(socket, "end");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        socket.write(text.toUpperCase()); // after the client's EOF
+      },
+      options: {},
+      bind: listen,
+      peerOf: () => null,
+    });
+    const client = net.connect(handle.address.port, "127.0.0.1");
+    let reply = "";
+    client.setEncoding("utf8").on("data", (d: string) => (reply += d));
+    client.end("shout");
+    await once(client, "close");
+    expect(reply).toBe("SHOUT");
+    await handle.shutdown();
+  });
+
   it("rejects a handler that is not a function before binding", async () => {
     const server = net.createServer();
     await expect(

@@ -146,11 +146,12 @@ export interface StreamListenerInit<Peer, Address> {
   /** Which listener this is, for diagnostics and logs. */
   readonly kind: "tcp" | "unix";
   /**
-   * The server, created by the caller, as `net.createServer({ allowHalfOpen: true })` (do not set
-   * `pauseOnConnect`: handlers expect Node's usual socket state).
-   * `allowHalfOpen` lets a promise handler read to the client's EOF and still write its reply:
-   * the server's side ends when the handler's promise resolves. (For a handler that returns no
-   * promise the machine ends the server's side when the client ends theirs, as Node's default.)
+   * The server, created by the caller (`net.createServer()`). The machine sets its accepted
+   * sockets' mode itself: `allowHalfOpen` on (a promise handler can read to the client's EOF and
+   * still write its reply; the server's side ends when the promise resolves; for a handler that
+   * returns no promise the server's side ends when the client's does, as Node's default) and
+   * `pauseOnConnect` off (handlers get Node's usual socket state; queued sockets are held unread
+   * anyway).
    */
   readonly server: net.Server;
   /** The per-connection handler. */
@@ -476,6 +477,10 @@ export async function serveStream<Peer, Address>(init: StreamListenerInit<Peer, 
   // Every handler shares ctx.signal; thousands of them may listen for 'abort' at once.
   setMaxListeners(0, machine.drain.signal);
   const { server } = init;
+  // net.Server reads these two fields for every accepted socket (see the `server` doc above).
+  const modes = server as net.Server & { allowHalfOpen: boolean; pauseOnConnect: boolean };
+  modes.allowHalfOpen = true;
+  modes.pauseOnConnect = false;
   server.on("connection", machine.onConnection);
   let bound: Awaited<ReturnType<StreamListenerInit<Peer, Address>["bind"]>>;
   try {

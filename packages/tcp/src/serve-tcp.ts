@@ -93,7 +93,6 @@ export async function serveTcp(addr: AddressInput, handler: TcpHandler, options:
   }
   const keepAlive = options.keepAlive ?? false;
   const server = net.createServer({
-    allowHalfOpen: true,
     noDelay: options.noDelay ?? true,
     keepAlive: keepAlive !== false,
     keepAliveInitialDelay: typeof keepAlive === "number" ? keepAlive : 0,
