@@ -1,7 +1,15 @@
 import { isIP } from "node:net";
 import { InvalidAddressError } from "./errors.ts";
 
-/** A bound or peer socket address for TCP and UDP, as Node reports it. */
+/**
+ * A bound or peer socket address for TCP and UDP, as Node reports it.
+ *
+ * @example
+ * ```ts
+ * const server = await serveTcp("127.0.0.1:0", handler);
+ * const { address, port, family }: SocketAddress = server.address; // "127.0.0.1", 41234, "IPv4"
+ * ```
+ */
 export interface SocketAddress {
   /** The IP address, e.g. `"127.0.0.1"` or `"::1"`. */
   readonly address: string;
@@ -11,10 +19,24 @@ export interface SocketAddress {
   readonly family: "IPv4" | "IPv6";
 }
 
-/** What `serveTcp` and `serveUdp` accept as an address: `"host:port"`, `"[::1]:port"`, a port, or `{ host, port }`. */
+/**
+ * What `serveTcp` and `serveUdp` accept as an address: `"host:port"`, `"[::1]:port"`, a port, or `{ host, port }`.
+ *
+ * @example
+ * ```ts
+ * const addresses: AddressInput[] = ["127.0.0.1:9001", "[::1]:9001", 9001, { host: "::1", port: 0 }];
+ * ```
+ */
 export type AddressInput = string | number | { readonly host?: string; readonly port: number };
 
-/** A parsed, validated listen address. */
+/**
+ * A parsed, validated listen address.
+ *
+ * @example
+ * ```ts
+ * const { host, port }: ListenAddress = parseAddress("[::1]:8080"); // "::1", 8080
+ * ```
+ */
 export interface ListenAddress {
   /** Host name or IP literal without brackets, e.g. `"127.0.0.1"`, `"::1"`, `"localhost"`. */
   readonly host: string;

@@ -3,6 +3,12 @@ import { InvalidConfigError } from "./errors.ts";
 /**
  * Settings for the HTTP-over-Unix server (`@tako/unix-http`), the Rust `ServerConfig`.
  * Durations are milliseconds.
+ *
+ * @example
+ * ```ts
+ * const config: Partial<ServerConfig> = { headersTimeout: 10_000, maxBodySize: 64 * 1024, keepAlive: false };
+ * await serveUnixHttpWithConfig("/run/app.sock", router, config);
+ * ```
  */
 export interface ServerConfig {
   /** How long shutdown waits for in-flight work before destroying it. Default 30 000. */

@@ -26,10 +26,27 @@ export const CHANNELS = Object.freeze({
   drainDone: "tako:drain-done",
 });
 
-/** The listener kinds that publish. */
+/**
+ * The listener kinds that publish.
+ *
+ * @example
+ * ```ts
+ * subscribe(CHANNELS.connection, (msg) => { if ((msg as { kind: ListenerKind }).kind === "udp") count++; });
+ * ```
+ */
 export type ListenerKind = "tcp" | "udp" | "unix" | "unix-http";
 
-/** The message published on {@link CHANNELS.handlerError}. */
+/**
+ * The message published on {@link CHANNELS.handlerError}.
+ *
+ * @example
+ * ```ts
+ * subscribe(CHANNELS.handlerError, (msg) => {
+ *   const { kind, peer, error } = msg as HandlerErrorMessage;
+ *   metrics.increment(`${kind}.handler_errors`);
+ * });
+ * ```
+ */
 export interface HandlerErrorMessage {
   readonly kind: ListenerKind;
   readonly server: unknown;
@@ -37,7 +54,14 @@ export interface HandlerErrorMessage {
   readonly error: unknown;
 }
 
-/** The message published on {@link CHANNELS.drainDone}. */
+/**
+ * The message published on {@link CHANNELS.drainDone}.
+ *
+ * @example
+ * ```ts
+ * subscribe(CHANNELS.drainDone, (msg) => console.log((msg as DrainDoneMessage).report.forced));
+ * ```
+ */
 export interface DrainDoneMessage {
   readonly kind: ListenerKind;
   readonly server: unknown;

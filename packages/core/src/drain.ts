@@ -1,6 +1,13 @@
 import { checkDuration } from "./config.ts";
 
-/** What a drain did: units that finished in time, units destroyed at the deadline, and how long it took. */
+/**
+ * What a drain did: units that finished in time, units destroyed at the deadline, and how long it took.
+ *
+ * @example
+ * ```ts
+ * const { drained, forced, durationMs }: DrainReport = await server.shutdown();
+ * ```
+ */
 export interface DrainReport {
   /** In-flight units (connections, requests, datagram handlers) that finished before the deadline. */
   readonly drained: number;
@@ -10,13 +17,32 @@ export interface DrainReport {
   readonly durationMs: number;
 }
 
-/** What every handler receives besides its socket or datagram. */
+/**
+ * What every handler receives besides its socket or datagram.
+ *
+ * @example
+ * ```ts
+ * await serveTcp(9001, async (socket, peer, { signal }: HandlerContext) => {
+ *   for await (const line of readLines(socket)) {
+ *     if (signal.aborted) break; // shutting down: stop at a message boundary
+ *     socket.write(line + "\n");
+ *   }
+ * });
+ * ```
+ */
 export interface HandlerContext {
   /** Aborts when the server starts shutting down: stop at the next message boundary. */
   readonly signal: AbortSignal;
 }
 
-/** The default `drainTimeout`: 30 000 ms, as in Tako. */
+/**
+ * The default `drainTimeout`: 30 000 ms, as in Tako.
+ *
+ * @example
+ * ```ts
+ * await drain.drain(options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT);
+ * ```
+ */
 export const DEFAULT_DRAIN_TIMEOUT = 30_000;
 
 /**

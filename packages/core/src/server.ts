@@ -5,7 +5,14 @@ import { DEFAULT_DRAIN_TIMEOUT, type Drain, type DrainReport } from "./drain.ts"
 import type { Logger } from "./logger.ts";
 import { onShutdownSignal, type ShutdownSignal } from "./shutdown.ts";
 
-/** Counters every server keeps; `dropped` only for UDP. */
+/**
+ * Counters every server keeps; `dropped` only for UDP.
+ *
+ * @example
+ * ```ts
+ * const { active, accepted, rejected, handlerErrors }: ServerStats = server.stats();
+ * ```
+ */
 export interface ServerStats {
   /** Connections (or datagram handlers, or requests) in flight now. */
   readonly active: number;
@@ -19,7 +26,14 @@ export interface ServerStats {
   readonly dropped?: number;
 }
 
-/** Options for {@link Server.shutdown}. */
+/**
+ * Options for {@link Server.shutdown}.
+ *
+ * @example
+ * ```ts
+ * await server.shutdown({ drainTimeout: 2_000 } satisfies ShutdownOptions);
+ * ```
+ */
 export interface ShutdownOptions {
   /** Overrides the server's `drainTimeout` for this shutdown, in ms. */
   readonly drainTimeout?: number;
@@ -63,7 +77,14 @@ export const Server: { builder(): ServerBuilder } = Object.freeze({
 });
 export { BuiltServer, ServerBuilder };
 
-/** Mutable counters behind {@link ServerStats}; listeners increment them. */
+/**
+ * Mutable counters behind {@link ServerStats}; listeners increment them.
+ *
+ * @example
+ * ```ts
+ * handle.counters.rejected++; // a connection refused by a cap
+ * ```
+ */
 export interface Counters {
   accepted: number;
   rejected: number;
@@ -71,7 +92,18 @@ export interface Counters {
   dropped: number;
 }
 
-/** What a listener hands {@link ServerHandle} to get the common shutdown sequence. */
+/**
+ * What a listener hands {@link ServerHandle} to get the common shutdown sequence.
+ *
+ * @example
+ * ```ts
+ * const init: ServerHandleInit<SocketAddress> = {
+ *   kind: "udp", address, drain, countsDrops: true,
+ *   stopAccepting: () => socket.removeListener("message", onMessage),
+ *   afterDrain: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+ * };
+ * ```
+ */
 export interface ServerHandleInit<Address> {
   readonly kind: ListenerKind;
   readonly address: Address;

@@ -1,7 +1,22 @@
-/** A shutdown trigger: an `AbortSignal`, or any promise-like that settles when shutdown should start. */
+/**
+ * A shutdown trigger: an `AbortSignal`, or any promise-like that settles when shutdown should start.
+ *
+ * @example
+ * ```ts
+ * const signal: ShutdownSignal = once(process, "SIGHUP"); // or AbortSignal.timeout(60_000)
+ * await serveUdp(9000, handler, { signal });
+ * ```
+ */
 export type ShutdownSignal = AbortSignal | PromiseLike<unknown>;
 
-/** An `AbortSignal` that also removes its process listeners when disposed (`using`). */
+/**
+ * An `AbortSignal` that also removes its process listeners when disposed (`using`).
+ *
+ * @example
+ * ```ts
+ * using signal: DisposableAbortSignal = shutdownSignal();
+ * ```
+ */
 export type DisposableAbortSignal = AbortSignal & Disposable;
 
 /**

@@ -5,7 +5,15 @@ import { dirname, join, resolve } from "node:path";
 import { BindError, checkKnownKeys, InvalidConfigError, InvalidSocketPathError, TakoError } from "@tako/core";
 import { MAX_SOCKET_PATH_BYTES, parseSocketPath, type SocketPath } from "./socket-path.ts";
 
-/** A socket bound by {@link bindUnixSocket}. */
+/**
+ * A socket bound by {@link bindUnixSocket}.
+ *
+ * @example
+ * ```ts
+ * const binding: UnixSocketBinding = await bindUnixSocket(server, "/run/app.sock");
+ * server.close(() => void binding.release()); // removes the file only if it is still ours
+ * ```
+ */
 export interface UnixSocketBinding {
   /** The bound address: the path as given, or `@name` for an abstract socket. */
   readonly address: string;
@@ -17,7 +25,14 @@ export interface UnixSocketBinding {
   release(): Promise<void>;
 }
 
-/** Options for {@link bindUnixSocket}. */
+/**
+ * Options for {@link bindUnixSocket}.
+ *
+ * @example
+ * ```ts
+ * await bindUnixSocket(server, "/run/app.sock", { mode: 0o660, backlog: 1024 } satisfies BindUnixSocketOptions);
+ * ```
+ */
 export interface BindUnixSocketOptions {
   /** Permission bits for the socket file, e.g. `0o660`; the file never exists at the path with looser ones. Default: the process umask decides. Not allowed for abstract sockets. */
   readonly mode?: number;
@@ -25,7 +40,14 @@ export interface BindUnixSocketOptions {
   readonly backlog?: number;
 }
 
-/** The option keys {@link bindUnixSocket} accepts. */
+/**
+ * The option keys {@link bindUnixSocket} accepts.
+ *
+ * @example
+ * ```ts
+ * checkKnownKeys("my options", options, [...BIND_UNIX_SOCKET_OPTION_KEYS, "extra"]);
+ * ```
+ */
 export const BIND_UNIX_SOCKET_OPTION_KEYS: readonly string[] = Object.freeze(["mode", "backlog"]);
 
 /** How long the liveness probe of an existing socket file may take before we give up (and refuse). */

@@ -12,7 +12,14 @@ import { InvalidSocketPathError, UnsupportedError } from "@tako/core";
  */
 export const MAX_SOCKET_PATH_BYTES: number = maxBytesFor(process.platform);
 
-/** A validated Unix socket path. */
+/**
+ * A validated Unix socket path.
+ *
+ * @example
+ * ```ts
+ * const { kind, address, listenPath }: SocketPath = parseSocketPath("@admin"); // "abstract", "@admin", "\0admin"
+ * ```
+ */
 export interface SocketPath {
   /** `"file"` for a filesystem path, `"abstract"` for a Linux abstract-namespace name. */
   readonly kind: "file" | "abstract";
