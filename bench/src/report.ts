@@ -41,20 +41,20 @@ export function renderMarkdown(results: Results): string {
     lines.push(`- Machine load in the second before the run: ${busy}${quiet ? "" : " (NOT idle: figures are noisy)"}`);
   }
   lines.push(`- Run: ${results.startedAt}, ${Math.round(results.durationSec)} s; settings ${JSON.stringify(results.settings)}`);
-  lines.push("- Ratio = ours / baseline, per rep (runs interleaved), median over reps; IQR = interquartile range of the per-rep ratios; CI = 95 % confidence interval of the median. \"within noise\" means the CI straddles the goal.");
+  lines.push("- Ratio = ours / baseline, per rep (runs interleaved), median over reps; IQR = interquartile range of the per-rep ratios; CI = 95 % confidence interval of the median. \"within noise\" means the CI straddles the goal. Server CPU/unit = the server process's CPU time per request/message/datagram (or per MB), ours / baseline, median of per-rep ratios (lower is better; steadier than throughput when the machine is shared).");
   lines.push("");
-  lines.push("| Case | Unit | Better | Ours (tako) | Baseline | Baseline figure | Ratio | Spread | Reps | Goal | Met |");
-  lines.push("|---|---|---|---:|---|---:|---:|---|---:|---|---|");
+  lines.push("| Case | Unit | Better | Ours (tako) | Baseline | Baseline figure | Ratio | Spread | Reps | Goal | Met | Server CPU/unit, ours/baseline |");
+  lines.push("|---|---|---|---:|---|---:|---:|---|---:|---|---|---:|");
   for (const row of results.rows) {
     if (row.comparisons.length === 0) continue;
     row.comparisons.forEach((c, k) => {
       const goal = goalText(row, c.goal);
       lines.push(
-        `| ${k === 0 ? row.name : ""} | ${k === 0 ? row.unit : ""} | ${k === 0 ? row.better : ""} | ${k === 0 ? num(row.oursFigure.median) : ""} | ${c.baseline} | ${num(c.baselineFigure.median)} | ${ratioText(c.ratio)} | ${spreadText(c.ratio)} | ${row.reps} | ${goal} | ${c.met ?? ""} |`,
+        `| ${k === 0 ? row.name : ""} | ${k === 0 ? row.unit : ""} | ${k === 0 ? row.better : ""} | ${k === 0 ? num(row.oursFigure.median) : ""} | ${c.baseline} | ${num(c.baselineFigure.median)} | ${ratioText(c.ratio)} | ${spreadText(c.ratio)} | ${row.reps} | ${goal} | ${c.met ?? ""} | ${c.cpuPerUnitRatio ? ratioText(c.cpuPerUnitRatio) : ""} |`,
       );
     });
     if (row.absoluteGoal) {
-      lines.push(`| | | | | *absolute* | | | | | ours ≤ ${row.absoluteGoal.max} ${row.unit} | ${row.absoluteGoal.met} |`);
+      lines.push(`| | | | | *absolute* | | | | | ours ≤ ${row.absoluteGoal.max} ${row.unit} | ${row.absoluteGoal.met} | |`);
     }
   }
   lines.push("");

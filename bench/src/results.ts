@@ -12,6 +12,11 @@ export interface Comparison {
   /** ours / baseline per rep, summarised (median, IQR, 95 % CI of the median). */
   readonly ratio: Summary;
   readonly goal: Goal | null;
+  /**
+   * Server CPU time per unit, ours / baseline per rep (lower is better): the servers' efficiency,
+   * which holds up better than throughput when something else shares the machine.
+   */
+  readonly cpuPerUnitRatio?: Summary | undefined;
   /** "yes" / "no", with "(within noise)" when the median's 95 % CI straddles the goal. */
   readonly met: string | null;
 }

@@ -97,6 +97,9 @@ async function runCase(c: ThroughputCase, group: Group, servers: Map<string, Chi
       (figures.get(impl) as number[]).push(m.figure);
       const d = details.get(impl) as Map<string, number[]>;
       const side: Record<string, number> = { ...m.detail, serverCpu: (u1.cpuUs - u0.cpuUs) / 1000 / (u1.wallMs - u0.wallMs) };
+      // Server CPU time per unit of the figure (µs per request/message/datagram, or per MB):
+      // much steadier than throughput when something else shares the machine.
+      side["serverUsPerUnit"] = ((side["serverCpu"] as number) / m.figure) * 1e6;
       busy.forEach((b, core) => {
         side[`core${core}Busy`] = b;
       });
@@ -127,7 +130,10 @@ async function runCase(c: ThroughputCase, group: Group, servers: Map<string, Chi
         const baseSeries = series(base);
         const ratio = summarize(oursSeries.map((v, r) => v / (baseSeries[r] as number)));
         const goal = goals[base] ?? null;
-        return { baseline: base, baselineFigure: summarize(baseSeries), ratio, goal, met: judge(ratio, goal) };
+        const cpuOurs = (details.get(ours) as Map<string, number[]>).get("serverUsPerUnit") ?? [];
+        const cpuBase = (details.get(base) as Map<string, number[]>).get("serverUsPerUnit") ?? [];
+        const cpuPerUnitRatio = better === "higher" ? summarize(cpuOurs.map((v, r) => v / (cpuBase[r] as number))) : undefined;
+        return { baseline: base, baselineFigure: summarize(baseSeries), ratio, goal, met: judge(ratio, goal), cpuPerUnitRatio };
       }),
       detail: better === "higher" ? detail : {},
     };
