@@ -115,6 +115,27 @@ describe("drain", () => {
     expect(server.stats().active).toBe(0);
   });
 
+  it("a large response answered at once still reaches a slow reader whole when shutdown starts", async () => {
+    const big = "z".repeat(8 * 1024 * 1024);
+    const router = new Router();
+    router.get("/big", () => big);
+    const server = await serveUnixHttp(dir.path(), router, { drainTimeout: 10_000 });
+    servers.push(server);
+    const conn = await connect(server.address);
+    conn.socket.pause(); // the kernel buffers fill: the server cannot hand the body over in one go
+    conn.socket.write("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    await until(() => server.stats().accepted === 1, "the request is answered");
+    await sleep(50);
+    expect(server.stats().active).toBe(1); // still being written: in flight
+    const finished = server.shutdown();
+    await sleep(50);
+    conn.socket.resume();
+    await conn.closed;
+    const body = conn.received.slice(conn.received.indexOf("\r\n\r\n") + 4);
+    expect(body.length).toBe(big.length);
+    expect(await finished).toMatchObject({ drained: 1, forced: 0 });
+  });
+
   it("shutdown({ drainTimeout }) overrides the configured one", async () => {
     const { router, started } = slowRouter();
     const server = await serveUnixHttp(dir.path(), router, { drainTimeout: 60_000 });

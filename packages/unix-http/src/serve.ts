@@ -164,6 +164,8 @@ class UnixHttpListener implements RequestHost {
   readonly #config: Readonly<ServerConfig>;
   readonly #logger: Logger | undefined;
   readonly #drain = new Drain();
+  /** Responses of the requests tracked by the drain (deleted when each closes). */
+  readonly #inFlight = new Set<ServerResponse>();
   readonly #http: HttpServer;
   #binding: UnixSocketBinding | undefined;
   #closed: Promise<void> = Promise.resolve();
@@ -193,7 +195,6 @@ class UnixHttpListener implements RequestHost {
       drainTimeout: config.drainTimeout,
       logger,
       stopAccepting: () => this.#stopAccepting(),
-      onDrainStart: () => this.#http.closeIdleConnections(),
       afterDrain: () => this.#afterDrain(),
     });
     this.#http.on("request", this.#onRequest);
@@ -217,8 +218,22 @@ class UnixHttpListener implements RequestHost {
 
   #stopAccepting(): void {
     this.#stopSignal();
-    this.#closed = new Promise((resolve) => this.#http.close(() => resolve()));
-    this.#http.closeIdleConnections();
+    // http.Server#close() closes the listener and the idle keep-alive connections. Node counts a
+    // connection whose response has ended as idle even while that response is still being
+    // written to a slow reader, and would destroy it mid-body: those responses are marked
+    // unfinished for the duration of the call (their connections close when the drain ends).
+    const writing: ServerResponse[] = [];
+    for (const res of this.#inFlight) {
+      if (res.finished && !res.writableFinished) {
+        res.finished = false;
+        writing.push(res);
+      }
+    }
+    try {
+      this.#closed = new Promise((resolve) => this.#http.close(() => resolve()));
+    } finally {
+      for (const res of writing) res.finished = true;
+    }
   }
 
   async #afterDrain(): Promise<void> {
@@ -251,30 +266,51 @@ class UnixHttpListener implements RequestHost {
     const request = new NodeRequest(req, res, this.#config.maxBodySize, hasBody) as unknown as Request;
     const ctx = new Context(EMPTY_PARAMS, drain.signal, this, undefined, req.socket);
     if (drain.draining) {
+      // Shutdown has started: refused (not tracked), and the connection closes after the answer.
       this.handle.counters.rejected++;
       this.#reply(req, res, hasBody, this.#router[kFail](new HttpError(503, "the server is shutting down"), request, ctx), request, ctx);
       return;
     }
     this.handle.counters.accepted++;
-    const unit = drain.track(() => req.socket.destroy());
-    res.once("close", () => unit.done());
+    let result: MaybePromise<HandlerResult>;
     if (length > this.#config.maxBodySize) {
-      const error = new HttpError(413, `the request body is over the ${this.#config.maxBodySize}-byte limit`);
-      this.#reply(req, res, hasBody, this.#router[kFail](error, request, ctx), request, ctx);
+      result = this.#router[kFail](new HttpError(413, `the request body is over the ${this.#config.maxBodySize}-byte limit`), request, ctx);
+    } else {
+      const url = req.url ?? "/";
+      const query = url.indexOf("?");
+      let path = query < 0 ? url : url.slice(0, query);
+      if (path.charCodeAt(0) !== 47 /* "/" */ && path !== "*") {
+        try {
+          path = new URL(url).pathname; // absolute-form target
+        } catch {
+          // Not a URL either: the router answers 400.
+        }
+      }
+      result = this.#router[kHandle](req.method ?? "GET", path, request, ctx);
+    }
+    // The drain unit is the in-flight request. A request answered synchronously and handed to the
+    // kernel in full was never in flight across a tick: it needs no unit (the common fast path).
+    if (isThenable<HandlerResult>(result)) {
+      this.#track(req, res);
+      result.then(
+        (value) => this.#write(req, res, hasBody, value, request, ctx, false),
+        (error: unknown) => this.#sendFailed(req, res, hasBody, error, request, ctx, false),
+      );
       return;
     }
-    const url = req.url ?? "/";
-    const query = url.indexOf("?");
-    let path = query < 0 ? url : url.slice(0, query);
-    if (path.charCodeAt(0) !== 47 /* "/" */ && path !== "*") {
-      try {
-        path = new URL(url).pathname; // absolute-form target
-      } catch {
-        // Not a URL either: the router answers 400.
-      }
-    }
-    this.#reply(req, res, hasBody, this.#router[kHandle](req.method ?? "GET", path, request, ctx), request, ctx);
+    this.#write(req, res, hasBody, result, request, ctx, false);
+    if (!res.destroyed && (!res.writableEnded || res.writableLength > 0)) this.#track(req, res);
   };
+
+  /** Tracks the request until its response is flushed (or the connection dies). */
+  #track(req: IncomingMessage, res: ServerResponse): void {
+    const unit = this.#drain.track(() => req.socket.destroy());
+    this.#inFlight.add(res);
+    res.once("close", () => {
+      this.#inFlight.delete(res);
+      unit.done();
+    });
+  }
 
   /**
    * Writes the result once it is there. A result that cannot be sent becomes the error response
