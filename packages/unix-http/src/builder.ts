@@ -83,5 +83,13 @@ export class UnixHttpServerBuilder extends ServerBuilder {
 export const Server: { builder(): UnixHttpServerBuilder } = Object.freeze({
   builder: () => new UnixHttpServerBuilder(),
 });
-/** The server handle, with the socket path (or `@name`) as its address. */
+/**
+ * The server handle, with the socket path (or `@name`) as its address.
+ *
+ * @example
+ * ```ts
+ * const server: Server = await serveUnixHttp("/tmp/app.sock", router);
+ * server.address; // "/tmp/app.sock"
+ * ```
+ */
 export type Server = CoreServer<string>;

@@ -1,10 +1,24 @@
 import { STATUS_CODES } from "node:http";
 import { TakoError } from "@tako/core";
 
-/** Anything `new Headers(init)` takes. */
+/**
+ * Anything `new Headers(init)` takes.
+ *
+ * @example
+ * ```ts
+ * const headers: HeadersInit = { "retry-after": "5" };
+ * ```
+ */
 export type HeadersInit = ConstructorParameters<typeof Headers>[0];
 
-/** Options for {@link HttpError}. */
+/**
+ * Options for {@link HttpError}.
+ *
+ * @example
+ * ```ts
+ * throw new HttpError(429, "slow down", { headers: { "retry-after": "5" } });
+ * ```
+ */
 export interface HttpErrorOptions extends ErrorOptions {
   /** Whether `message` may be sent to the client. Default: true below 500, false from 500 up. */
   readonly expose?: boolean;

@@ -1,4 +1,11 @@
-/** A class used as an {@link Extensions} key; the value stored under it is an instance of it. */
+/**
+ * A class used as an {@link Extensions} key; the value stored under it is an instance of it.
+ *
+ * @example
+ * ```ts
+ * const key: ExtensionKey<UnixPeerAddr> = UnixPeerAddr;
+ * ```
+ */
 // biome-ignore lint/suspicious/noExplicitAny: constructor parameters of a key class are irrelevant.
 export type ExtensionKey<T> = abstract new (...args: any[]) => T;
 

@@ -4,6 +4,11 @@ import { InvalidResponseError } from "./errors.ts";
  * An object that becomes a JSON body: a plain object, an array, or anything with `toJSON` (such as
  * `UnixPeerAddr` or `Date`). Typed as `object` so interfaces fit; checked at run time (a class
  * instance without `toJSON` is an {@link InvalidResponseError}).
+ *
+ * @example
+ * ```ts
+ * const body: JsonBody = { id: 1, tags: ["a"] };
+ * ```
  */
 export type JsonBody = object;
 

@@ -8,7 +8,14 @@ import { ClientGoneError, DuplicateRouteError, HttpError, InvalidRouteError } fr
 import { rawBodyOf, text, toResponse, type HandlerResult } from "./response.ts";
 import { translatePath, type PathParams } from "./route-path.ts";
 
-/** A value or a promise of it. */
+/**
+ * A value or a promise of it.
+ *
+ * @example
+ * ```ts
+ * const later: MaybePromise<string> = Promise.resolve("hi");
+ * ```
+ */
 export type MaybePromise<T> = T | Promise<T>;
 
 /**
@@ -22,7 +29,17 @@ export type MaybePromise<T> = T | Promise<T>;
  */
 export type Handler<P = Readonly<Record<string, string>>> = (req: Request, ctx: RequestContext<P>) => MaybePromise<HandlerResult>;
 
-/** What middleware calls to run the rest of the chain; resolves with its response. Call it at most once. */
+/**
+ * What middleware calls to run the rest of the chain; resolves with its response. Call it at most once.
+ *
+ * @example
+ * ```ts
+ * router.use(async (req, ctx, next: Next) => {
+ *   const res = await next();
+ *   return res.status === 404 ? "custom not found" : res;
+ * });
+ * ```
+ */
 export type Next = () => Promise<Response>;
 
 /**
@@ -55,13 +72,27 @@ export type Middleware = (req: Request, ctx: RequestContext, next: Next) => Mayb
  */
 export type ErrorHandler = (error: HttpError, req: Request, ctx: RequestContext) => MaybePromise<HandlerResult>;
 
-/** Options for `new Router()`. */
+/**
+ * Options for `new Router()`.
+ *
+ * @example
+ * ```ts
+ * const router = new Router({ logger: pino() });
+ * ```
+ */
 export interface RouterOptions {
   /** Where `router.fetch` reports handler failures (a server reports to its own logger). Default: stderr. */
   readonly logger?: Logger | undefined;
 }
 
-/** Options for {@link Router.fetch}. */
+/**
+ * Options for {@link Router.fetch}.
+ *
+ * @example
+ * ```ts
+ * await router.fetch(new Request("http://localhost/peer"), { peer: new UnixPeerAddr("/run/client.sock") });
+ * ```
+ */
 export interface RouterFetchInit {
   /** The peer the handlers see. Default: an unnamed `UnixPeerAddr`. */
   readonly peer?: UnixPeerAddr | undefined;

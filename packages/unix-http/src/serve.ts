@@ -45,7 +45,14 @@ export interface ServeUnixHttpOptions extends Partial<ServerConfig> {
 }
 
 const CONFIG_KEYS = Object.keys(DEFAULT_SERVER_CONFIG);
-/** The option keys {@link serveUnixHttp} accepts. */
+/**
+ * The option keys {@link serveUnixHttp} accepts.
+ *
+ * @example
+ * ```ts
+ * SERVE_UNIX_HTTP_OPTION_KEYS.includes("maxBodySize"); // true
+ * ```
+ */
 export const SERVE_UNIX_HTTP_OPTION_KEYS: readonly string[] = Object.freeze([...CONFIG_KEYS, "signal", "logger", "mode", "backlog"]);
 
 const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
