@@ -99,6 +99,19 @@ describe("requestTimeout", () => {
   });
 });
 
+describe("timeouts set to 0", () => {
+  it("mean no limit for headers, the request and keep-alive idleness", async () => {
+    const server = await serve(helloRouter(), { headersTimeout: 0, requestTimeout: 0, keepAliveTimeout: 0 });
+    const conn = await connect(server.address);
+    conn.socket.write("GET / HTTP/1.1\r\n");
+    await sleep(300);
+    conn.socket.write("Host: x\r\n\r\n");
+    await conn.waitFor("hello");
+    await sleep(300);
+    expect(conn.socket.destroyed).toBe(false);
+  });
+});
+
 describe("keepAlive", () => {
   it("true (the default) keeps the connection for the next request", async () => {
     const server = await serve(helloRouter(), {});
@@ -217,6 +230,17 @@ describe("maxBodySize", () => {
     const conn = await connect(server.address);
     conn.socket.write(`POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n${"y".repeat(1_000)}\r\n0\r\n\r\n`);
     await conn.waitFor("got 1000 bytes");
+  });
+
+  it("a response sent while an unread body is still arriving carries Connection: close", async () => {
+    const router = new Router();
+    router.post("/ignore", () => "did not read it");
+    const server = await serve(router, {});
+    const conn = await connect(server.address);
+    conn.socket.write("POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nonly the start");
+    await conn.closed;
+    expect(conn.received).toContain("did not read it");
+    expect(conn.received.toLowerCase()).toContain("connection: close");
   });
 
   it("the default is 1 MiB", async () => {

@@ -216,6 +216,13 @@ describe("routing", () => {
     expect(await (await get(router, "/users/7")).text()).toBe("user 7");
   });
 
+  it("one trailing slash is ignored", async () => {
+    const router = new Router();
+    router.get("/users/{id}", (_req, ctx) => ctx.params.id);
+    expect(await (await get(router, "/users/7/")).text()).toBe("7");
+    expect((await get(router, "/users/7//")).status).toBe(404);
+  });
+
   it("the query string is not part of the path", async () => {
     const router = new Router();
     router.get("/search", (req) => new URL(req.url).searchParams.get("q") ?? "");
