@@ -590,6 +590,16 @@ describe("errors", () => {
     expect(logger.errors).toHaveLength(0);
   });
 
+  it("an HttpError with headers Headers refuses still answers, without them", async () => {
+    const router = new Router();
+    router.get("/", () => {
+      throw new HttpError(409, "conflict", { headers: { "bad header name": "x" } });
+    });
+    const res = await get(router, "/");
+    expect(res.status).toBe(409);
+    expect(await res.text()).toBe("conflict");
+  });
+
   it("HttpError checks its status", () => {
     expect(() => new HttpError(200)).toThrow(RangeError);
     expect(new HttpError(404).message).toBe("Not Found");

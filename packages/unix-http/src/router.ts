@@ -566,7 +566,11 @@ function decodeParams(raw: Record<string, string> | undefined): Readonly<Record<
 /** The default error response: the status text (or an exposed message) as plain text. */
 function errorResponse(error: HttpError): Response {
   const body = error.expose ? error.message : (STATUS_CODES[error.status] ?? `HTTP ${error.status}`);
-  return text(body, { status: error.status, headers: error.headers });
+  try {
+    return text(body, { status: error.status, headers: error.headers });
+  } catch {
+    return text(body, { status: error.status }); // headers that Headers refuses are dropped
+  }
 }
 
 /** @internal Whether `value` is a promise or other thenable. */

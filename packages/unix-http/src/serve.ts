@@ -267,6 +267,16 @@ class UnixHttpListener implements RequestHost {
   };
 
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      this.#serve(req, res);
+    } catch (error) {
+      // A fault of ours, not of a handler (those are caught inside): never let it stop the server.
+      this.report(error, peerOf(req.socket));
+      res.destroy();
+    }
+  };
+
+  #serve(req: IncomingMessage, res: ServerResponse): void {
     const drain = this.#drain;
     const length = bodyLength(req.rawHeaders);
     const hasBody = length !== 0;
@@ -307,7 +317,7 @@ class UnixHttpListener implements RequestHost {
     }
     this.#write(req, res, hasBody, result, request, ctx, false);
     if (!res.destroyed && (!res.writableEnded || res.writableLength > 0)) this.#track(req, res);
-  };
+  }
 
   /** Tracks the request until its response is flushed (or the connection dies). */
   #track(req: IncomingMessage, res: ServerResponse): void {
