@@ -63,7 +63,14 @@ socket.on("message", (d, peer) => socket.send(d, peer.port, peer.address));
 socket.bind(0, "127.0.0.1", () => console.log("udp-echo listening on 127.0.0.1:" + socket.address().port));
 ${REPORT}
 `,
-  udpCrash: `console.error("boom: cannot bind"); process.exit(3);\n`,
+  // Dies at start, but only once the tcp-echo stand-in runs (so the demo has a process to clean up).
+  udpCrash: `import { existsSync } from "node:fs";
+const tcpPid = new URL("../../tcp-echo/pid", import.meta.url);
+const started = Date.now();
+const crash = () => { console.error("boom: cannot bind"); process.exit(3); };
+const wait = () => (existsSync(tcpPid) || Date.now() - started > 10_000 ? crash() : setTimeout(wait, 20));
+wait();
+`,
   unixSocket: `import { createServer } from "node:http";
 import { unlinkSync } from "node:fs";
 const path = process.argv[2];
