@@ -139,6 +139,7 @@ const results: Results = {
     durationMs: settings.durationMs,
     warmupMs: settings.warmupMs,
     caseWarmupMs: settings.caseWarmupMs,
+    echoWindow: settings.echoWindow,
     autocannonReps: settings.autocannonReps,
     memoryConnections: settings.memoryConnections,
     memoryReps: settings.memoryReps,

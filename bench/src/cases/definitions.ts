@@ -25,18 +25,18 @@ export function socketPath(tag: string): string {
   return path.join(os.tmpdir(), `tb-${tag}-${Math.random().toString(36).slice(2, 8)}.sock`);
 }
 
-function echoCase(family: "tcp" | "unix", size: number, connections: number, reps: number): ThroughputCase {
+function echoCase(family: "tcp" | "unix", size: number, connections: number, reps: number, window: number): ThroughputCase {
   const big = size >= 1024;
   const label = family === "tcp" ? "TCP" : "Unix";
   return {
     id: `${family}-echo-${big ? `${size / 1024}k` : size}-${connections}`,
-    name: `${label} echo ${big ? `${size / 1024} KiB` : `${size} B`} x ${connections} conns`,
+    name: `${label} echo ${big ? `${size / 1024} KiB` : `${size} B`} x ${connections} conns${window > 1 ? ` (window ${window})` : ""}`,
     unit: big ? "MB/s" : "msg/s",
     source: CLIENTS.echo,
     reps,
     goals: { node: { min: 0.97 } },
     async measure(client: ChildHandle, target: Target, warmupMs: number, durationMs: number) {
-      const r = await client.call<EchoResult>("echo", { target, connections, size, warmupMs, durationMs });
+      const r = await client.call<EchoResult>("echo", { target, connections, size, window, warmupMs, durationMs });
       return { figure: big ? r.mbPerSec : r.messagesPerSec, detail: { clientCpu: r.clientCpu } };
     },
   };
@@ -47,7 +47,7 @@ export function echoGroups(s: Settings): Group[] {
   return (["tcp", "unix"] as const).map((family) => ({
     family: `${family}-echo` as const,
     impls: ["tako", "node"] as const,
-    cases: [echoCase(family, 64, 16, s.reps), echoCase(family, 64, 256, s.reps), echoCase(family, 16_384, 16, s.reps)],
+    cases: [echoCase(family, 64, 16, s.reps, s.echoWindow), echoCase(family, 64, 256, s.reps, s.echoWindow), echoCase(family, 16_384, 16, s.reps, s.echoWindow)],
     ...(family === "unix" ? { path: (impl: string) => socketPath(`echo-${impl}`) } : {}),
   }));
 }
