@@ -412,6 +412,12 @@ describe("socket file rules through serveUnixHttp", () => {
     expect((await request(first.address, "/")).status).toBe(200);
   });
 
+  it("a missing directory is a BindError with the OS code", async () => {
+    const error = await serveUnixHttp(`${dir.dir}/missing/app.sock`, demoRouter()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BindError);
+    expect((error as BindError).code).toBe("ENOENT");
+  });
+
   it("refuses a regular file and a symlink, removing nothing", async () => {
     const file = dir.path("regular");
     writeFileSync(file, "precious");
