@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeRun, type Manifest, publishablePackages, readJson, ROOT, run, which, type WorkspacePackage } from "./support.ts";
+import { describeRun, type Manifest, publishablePackages, readJson, ROOT, run, type RunResult, which, type WorkspacePackage } from "./support.ts";
 
 const packages = publishablePackages();
 const byName = new Map(packages.map((pkg) => [pkg.name, pkg]));
@@ -199,6 +199,7 @@ const tarballs = new Map<string, string>();
 const packed = new Map<string, Manifest>();
 const projects = new Map<Listener, string>();
 const installs = new Map<Listener, Promise<void>>();
+const smokes = new Map<Listener, Promise<RunResult>>();
 
 beforeAll(async () => {
   expect(pnpm, "pnpm is not on PATH: run the suite through ./scripts/dev (or pnpm test)").toBeDefined();
@@ -240,6 +241,8 @@ beforeAll(async () => {
         const result = await run(npm!, args, { cwd: project, env: cleanEnv(), timeout: 120_000 });
         expect(result.code, describeRun(`npm install (${name})`, result)).toBe(0);
         writeFileSync(join(project, "smoke.ts"), SMOKE[name]);
+        // Start the smoke script now, beside the other installs; its test awaits the result.
+        smokes.set(name, run(process.execPath, ["smoke.ts"], { cwd: project, timeout: 30_000 }));
       })(),
     );
   }
@@ -288,8 +291,7 @@ describe.each(LISTENERS.map((name) => [name] as const))("%s installed alone with
   });
 
   it("runs a script that starts the listener, exchanges data and shuts down", async () => {
-    const project = projects.get(name)!;
-    const result = await run(process.execPath, ["smoke.ts"], { cwd: project, timeout: 30_000 });
+    const result = await smokes.get(name)!;
     expect(result.code, describeRun(`node smoke.ts (${name})`, result)).toBe(0);
     const out = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "null") as Record<string, unknown>;
     const cleanReport = { drained: expect.any(Number), forced: 0, durationMs: expect.any(Number) };
