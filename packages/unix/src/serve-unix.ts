@@ -28,21 +28,11 @@ import { UnixPeerAddr } from "./unix-peer-addr.ts";
  */
 export type UnixHandler = (socket: net.Socket, peer: UnixPeerAddr, ctx: HandlerContext) => Promise<void> | void | unknown;
 
-/** Node reports no peer address for Unix sockets, and clients are normally unnamed. */
-function peerOf(): UnixPeerAddr {
-  return new UnixPeerAddr(null);
-}
+/** Node reports no peer address for Unix sockets and clients are normally unnamed: one frozen peer serves them all. */
+const UNNAMED_PEER = new UnixPeerAddr(null);
 
-/**
- * The server is created with `pauseOnConnect` (so a queued connection stays unread), which leaves
- * a socket explicitly paused (`readableFlowing === false`); in that state `socket.on("data")`,
- * and so `readline`, would never see a byte. Back to the neutral state before the handler runs:
- * nothing is read until the handler reads, but every way of reading works.
- */
-function prepareSocket(socket: net.Socket): void {
-  if (socket.readableFlowing === false && socket.listenerCount("readable") === 0) {
-    (socket as { readableFlowing: boolean | null }).readableFlowing = null;
-  }
+function peerOf(): UnixPeerAddr {
+  return UNNAMED_PEER;
 }
 
 /**
@@ -72,7 +62,7 @@ export async function serveUnix(path: string, handler: UnixHandler, options: Uni
   const { mode, backlog } = options;
   return serveStream<UnixPeerAddr, string>({
     kind: "unix",
-    server: net.createServer({ pauseOnConnect: true }),
+    server: net.createServer(),
     handler,
     options,
     bind: async (server) => {
@@ -80,7 +70,6 @@ export async function serveUnix(path: string, handler: UnixHandler, options: Uni
       return { address: binding.address, release: () => binding.release() };
     },
     peerOf,
-    prepareSocket,
   });
 }
 
