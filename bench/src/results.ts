@@ -36,6 +36,8 @@ export interface Row {
   readonly comparisons: readonly Comparison[];
   /** An absolute goal on ours' median figure (shutdown time). */
   readonly absoluteGoal?: { readonly max: number; readonly met: string } | undefined;
+  /** Per implementation: the figure of every rep, in rep order (ratios pair reps by index). */
+  readonly perRep: Record<string, readonly number[]>;
   /** Per implementation: medians of side figures (client CPU, server CPU, loss, p50...). */
   readonly detail: Record<string, Record<string, number>>;
   readonly notes?: readonly string[];

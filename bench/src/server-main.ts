@@ -71,9 +71,10 @@ serveCommands(
     },
     connections: () => server.connections(),
     shutdown: async () => {
+      const startedAt = performance.timeOrigin + performance.now();
       const started = performance.now();
       const report = await server.shutdown();
-      return { ms: performance.now() - started, report: report ?? null };
+      return { ms: performance.now() - started, startedAt, report: report ?? null };
     },
   },
   { target: server.target, pid: process.pid },

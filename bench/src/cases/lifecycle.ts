@@ -33,6 +33,7 @@ export async function runShutdown(c: ShutdownCase, ctx: LifecycleContext): Promi
   const impls = ["tako", "node"] as const;
   const times = new Map<string, number[]>(impls.map((i) => [i, []]));
   const closedAll = new Map<string, number[]>(impls.map((i) => [i, []]));
+  const lastClose = new Map<string, number[]>(impls.map((i) => [i, []]));
   for (let rep = 0; rep < c.reps; rep++) {
     const order = rep % 2 === 0 ? impls : ([...impls].reverse() as unknown as typeof impls);
     for (const impl of order) {
@@ -42,8 +43,9 @@ export async function runShutdown(c: ShutdownCase, ctx: LifecycleContext): Promi
         const target: Target = server.ready.target;
         await ctx.client.call("hold", { target, count: c.connections, ...(c.family === "http" ? { httpUrl: "/" } : {}) });
         await new Promise((r) => setTimeout(r, 100)); // let the server see every connection
-        const { ms } = await server.call<{ ms: number }>("shutdown", {}, 60_000);
-        const closed = await ctx.client.call<{ held: number; closed: number }>("waitClosed", { timeoutMs: 5_000 });
+        const { ms, startedAt } = await server.call<{ ms: number; startedAt: number }>("shutdown", {}, 60_000);
+        const closed = await ctx.client.call<{ held: number; closed: number; lastCloseAt: number }>("waitClosed", { timeoutMs: 5_000 });
+        (lastClose.get(impl) as number[]).push(closed.lastCloseAt - startedAt);
         (times.get(impl) as number[]).push(ms);
         (closedAll.get(impl) as number[]).push(closed.closed / Math.max(1, closed.held));
         ctx.log(`${c.id}: rep ${rep + 1}/${c.reps} ${impl}=${ms.toFixed(1)} ms (client saw ${closed.closed}/${closed.held} closed)`);
@@ -67,9 +69,13 @@ export async function runShutdown(c: ShutdownCase, ctx: LifecycleContext): Promi
     ours: "tako",
     oursFigure,
     comparisons: [{ baseline: "node", baselineFigure: summarize(base), ratio, goal: null, met: null }],
+    perRep: { tako: ours, node: base },
     absoluteGoal: { max: 100, met: judge(oursFigure, { max: 100 }) as string },
-    detail: Object.fromEntries(impls.map((i) => [i, { closedFraction: summarize(closedAll.get(i) as number[]).median }])),
+    detail: Object.fromEntries(
+      impls.map((i) => [i, { closedFraction: summarize(closedAll.get(i) as number[]).median, clientSawLastCloseMs: summarize(lastClose.get(i) as number[]).median }]),
+    ),
     notes: [
+      "clientSawLastCloseMs: when the load client saw the last of its connections closed, ms after shutdown() was called (wall clocks of two processes)",
       c.family === "http"
         ? "baseline: node:http server.close() (closes idle keep-alive connections), time until its callback"
         : "baseline: plain net server.close() + socket.end() on every tracked socket, time until the close callback",
@@ -140,6 +146,7 @@ export async function runMemory(c: MemoryCase, ctx: LifecycleContext): Promise<R
     ours: "tako",
     oursFigure: summarize(ours),
     comparisons: [{ baseline: "node", baselineFigure: summarize(base), ratio, goal, met: judge(ratio, goal) }],
+    perRep: { tako: ours, node: base },
     detail: Object.fromEntries(impls.map((i) => [i, { heapPerConn: summarize(heap.get(i) as number[]).median }])),
     notes: ["RSS and heap measured in the server process after two full GCs (--expose-gc), before and after the connections are held"],
   };

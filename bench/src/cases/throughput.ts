@@ -135,6 +135,7 @@ async function runCase(c: ThroughputCase, group: Group, servers: Map<string, Chi
         const cpuPerUnitRatio = better === "higher" ? summarize(cpuOurs.map((v, r) => v / (cpuBase[r] as number))) : undefined;
         return { baseline: base, baselineFigure: summarize(baseSeries), ratio, goal, met: judge(ratio, goal), cpuPerUnitRatio };
       }),
+      perRep: Object.fromEntries(impls.map((i) => [i, series(i).map((v) => Math.round(v * 1000) / 1000)])),
       detail: better === "higher" ? detail : {},
     };
   };

@@ -17,6 +17,12 @@ export interface HoldArgs {
 
 let held: net.Socket[] = [];
 let closed = 0;
+/** Wall-clock time (ms since the epoch, sub-ms precision) of the last close seen. */
+let lastCloseAt = 0;
+
+function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
 
 function waitResponse(socket: net.Socket, url: string): Promise<{ head: string; body: string }> {
   return new Promise((resolve, reject) => {
@@ -56,7 +62,10 @@ export async function hold(args: HoldArgs): Promise<{ opened: number; ms: number
     const socket = await connectSocket(connectOptions(args.target));
     socket.on("error", () => {});
     if (args.httpUrl !== undefined) await waitResponse(socket, args.httpUrl);
-    socket.once("close", () => closed++);
+    socket.once("close", () => {
+      closed++;
+      lastCloseAt = epochMs();
+    });
     socket.resume();
     return socket;
   });
@@ -70,10 +79,10 @@ export function heldStatus(): { held: number; closed: number } {
 }
 
 /** Waits until every held connection is closed (by the server), up to timeoutMs. */
-export async function waitClosed(args: { timeoutMs: number }): Promise<{ held: number; closed: number; ms: number }> {
+export async function waitClosed(args: { timeoutMs: number }): Promise<{ held: number; closed: number; ms: number; lastCloseAt: number }> {
   const t0 = performance.now();
   while (closed < held.length && performance.now() - t0 < args.timeoutMs) await new Promise((r) => setTimeout(r, 5));
-  return { held: held.length, closed, ms: performance.now() - t0 };
+  return { held: held.length, closed, ms: performance.now() - t0, lastCloseAt };
 }
 
 /** Destroys every held connection. */
