@@ -75,6 +75,46 @@ describe("validateStreamListenerOptions", () => {
 });
 
 describe("serveStream", () => {
+  it("drain does not wait for a half-open client once the handler is done and its reply flushed", async () => {
+    // The handler stops at shutdown; the client (like `nc`) keeps its side open after our FIN.
+    const { handle } = serve({ drainTimeout: 10_000 }, async (socket, _peer, ctx) => {
+      socket.write("hello\n");
+      await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+      socket.write("bye\n");
+    });
+    const server = await handle;
+    const early = net.connect({ port: server.address.port, host: "127.0.0.1", allowHalfOpen: true });
+    const late = net.connect({ port: server.address.port, host: "127.0.0.1", allowHalfOpen: true });
+    let earlyText = "";
+    let lateText = "";
+    early.setEncoding("utf8").on("data", (d: string) => (earlyText += d));
+    late.setEncoding("utf8").on("data", (d: string) => (lateText += d));
+    await Promise.all([once(early, "data"), once(late, "data")]);
+    const earlyEnded = once(early, "end");
+    const lateEnded = once(late, "end");
+    const report = await server.shutdown();
+    await Promise.all([earlyEnded, lateEnded]);
+    expect(report).toMatchObject({ drained: 2, forced: 0 });
+    expect(report.durationMs).toBeLessThan(5_000);
+    expect(earlyText).toBe("hello\nbye\n");
+    expect(lateText).toBe("hello\nbye\n");
+    early.destroy();
+    late.destroy();
+  });
+
+  it("a connection already half-closed by us (handler done, client still open) closes as soon as the drain starts", async () => {
+    const { handle } = serve({ drainTimeout: 10_000 }, async (socket) => void socket.write("done\n"));
+    const server = await handle;
+    const client = net.connect({ port: server.address.port, host: "127.0.0.1", allowHalfOpen: true });
+    client.resume();
+    await once(client, "end");
+    expect(server.stats().active).toBe(1);
+    const report = await server.shutdown();
+    expect(report).toMatchObject({ drained: 1, forced: 0 });
+    expect(report.durationMs).toBeLessThan(5_000);
+    client.destroy();
+  });
+
   it("serves, and runs the bind's release after the drain", async () => {
     const before = released.length;
     const { handle } = serve();

@@ -198,6 +198,7 @@ function onConnectionClose(this: TrackedSocket): void {
   conn.unit?.done();
   conn.unit = undefined;
   const machine = conn.machine;
+  machine.lingering.delete(this);
   if (channels.connectionClosed.hasSubscribers) channels.connectionClosed.publish({ kind: machine.kind, server: machine.handle, peer: conn.peer });
   machine.onSlotFree();
 }
@@ -207,6 +208,19 @@ function endSocket(socket: net.Socket): void {
   if (socket.destroyed) return;
   socket.end();
   socket.resume();
+  socket.once("finish", onEndFlushed);
+}
+
+/**
+ * Our side is ended and flushed; the connection now waits for the client's FIN. Normally that is
+ * the client's business, but during a drain there is nothing left to wait for: a client that
+ * keeps its side open (`nc`, a half-open-capable peer) must not hold shutdown until the deadline.
+ */
+function onEndFlushed(this: TrackedSocket): void {
+  const machine = this[kConn]?.machine;
+  if (machine === undefined || this.destroyed) return;
+  if (machine.drain.draining) this.destroy();
+  else machine.lingering.add(this);
 }
 
 /**
@@ -254,6 +268,8 @@ class StreamMachine<Peer, Address> {
   readonly queue = new Map<net.Socket, QueueEntry>();
   queueTimer: NodeJS.Timeout | undefined;
   readonly warned = new Set<string>();
+  /** Connections whose handler finished and whose reply is flushed, waiting for the client's FIN. */
+  readonly lingering = new Set<net.Socket>();
 
   constructor(init: StreamListenerInit<Peer, Address>) {
     const o = init.options;
@@ -427,6 +443,12 @@ class StreamMachine<Peer, Address> {
     }
   }
 
+  /** Shutdown step 2: connections whose handler is done and whose reply is flushed close now. */
+  closeLingering(): void {
+    for (const socket of this.lingering) socket.destroy();
+    this.lingering.clear();
+  }
+
   /** Shutdown step 1: close the listening socket now and close every queued connection. */
   stopAccepting(): void {
     this.server.close();
@@ -502,6 +524,7 @@ export async function serveStream<Peer, Address>(init: StreamListenerInit<Peer, 
     signal: init.options.signal,
     logger: init.options.logger,
     stopAccepting: () => machine.stopAccepting(),
+    onDrainStart: () => machine.closeLingering(),
     afterDrain: async () => {
       if (machine.queueTimer !== undefined) clearTimeout(machine.queueTimer);
       if (release) await release();
