@@ -140,6 +140,7 @@ const results: Results = {
     warmupMs: settings.warmupMs,
     caseWarmupMs: settings.caseWarmupMs,
     echoWindow: settings.echoWindow,
+    udpWindow: settings.udpWindow,
     autocannonReps: settings.autocannonReps,
     memoryConnections: settings.memoryConnections,
     memoryReps: settings.memoryReps,

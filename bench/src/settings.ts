@@ -9,6 +9,7 @@
  *   --autocannon-reps=N BENCH_AUTOCANNON_REPS  reps of the autocannon HTTP figures, 0 = off (default 5)
  *   --memory-connections=N BENCH_MEMORY_CONNECTIONS  idle connections held in the memory case (default 10000)
  *   --echo-window=N BENCH_ECHO_WINDOW     messages in flight per connection in the stream echo cases (default 1)
+ *   --udp-window=N  BENCH_UDP_WINDOW      datagrams outstanding per client socket in the UDP cases (4 sockets; default 16)
  *   --only=a,b      BENCH_ONLY            run only cases whose id contains one of these
  *   --out=DIR                             where latest.json / latest.md go (default bench/results;
  *                                         smoke mode: bench/results/tmp)
@@ -28,6 +29,7 @@ export interface Settings {
   /** Warm-up per server before a case's reps start (JIT, caches). */
   readonly caseWarmupMs: number;
   readonly echoWindow: number;
+  readonly udpWindow: number;
   readonly autocannonReps: number;
   readonly autocannonDurationMs: number;
   readonly memoryConnections: number;
@@ -57,7 +59,7 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
     if (m === null) throw new Error(`unexpected argument ${JSON.stringify(arg)}`);
     flags.set(m[1] as string, m[2] ?? "true");
   }
-  const known = ["smoke", "echo-window", "reps", "http-reps", "duration", "warmup", "autocannon-reps", "memory-connections", "only", "out", "cpu-prof", "verbose"];
+  const known = ["smoke", "echo-window", "udp-window", "reps", "http-reps", "duration", "warmup", "autocannon-reps", "memory-connections", "only", "out", "cpu-prof", "verbose"];
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown flag --${key}; known: ${known.map((k) => `--${k}`).join(" ")}`);
   const smoke = flags.get("smoke") === "true";
   const pick = (flag: string, envName: string) => flags.get(flag) ?? env[envName];
@@ -75,6 +77,7 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
       warmupMs: 30,
       caseWarmupMs: 0,
       echoWindow: positiveInt("echo-window", pick("echo-window", "BENCH_ECHO_WINDOW"), 1),
+      udpWindow: positiveInt("udp-window", pick("udp-window", "BENCH_UDP_WINDOW"), 16),
       autocannonReps: 1,
       autocannonDurationMs: 300,
       memoryConnections: 200,
@@ -95,6 +98,7 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
     warmupMs: positiveInt("warmup", pick("warmup", "BENCH_WARMUP_MS"), 250, 0),
     caseWarmupMs: 1000,
     echoWindow: positiveInt("echo-window", pick("echo-window", "BENCH_ECHO_WINDOW"), 1),
+    udpWindow: positiveInt("udp-window", pick("udp-window", "BENCH_UDP_WINDOW"), 16),
     autocannonReps: positiveInt("autocannon-reps", pick("autocannon-reps", "BENCH_AUTOCANNON_REPS"), 5, 0),
     autocannonDurationMs: 1000,
     memoryConnections: positiveInt("memory-connections", pick("memory-connections", "BENCH_MEMORY_CONNECTIONS"), 10_000),

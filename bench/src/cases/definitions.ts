@@ -52,16 +52,16 @@ export function echoGroups(s: Settings): Group[] {
   }));
 }
 
-function udpCase(size: number, reps: number): ThroughputCase {
+function udpCase(size: number, reps: number, window: number): ThroughputCase {
   return {
     id: `udp-echo-${size}`,
-    name: `UDP echo ${size} B (window 4 x 16)`,
+    name: `UDP echo ${size} B (window 4 x ${window})`,
     unit: "datagrams/s",
     source: CLIENTS.udp,
     reps,
     goals: { node: { min: 0.97 } },
     async measure(client, target, warmupMs, durationMs) {
-      const r = await client.call<UdpResult>("udp", { target, size, sockets: 4, window: 16, warmupMs, durationMs });
+      const r = await client.call<UdpResult>("udp", { target, size, sockets: 4, window, warmupMs, durationMs });
       return { figure: r.datagramsPerSec, detail: { clientCpu: r.clientCpu, loss: r.loss } };
     },
   };
@@ -69,7 +69,7 @@ function udpCase(size: number, reps: number): ThroughputCase {
 
 /** The UDP echo group: ours vs plain `dgram`. */
 export function udpGroup(s: Settings): Group {
-  return { family: "udp-echo", impls: ["tako", "node"], cases: [udpCase(64, s.reps), udpCase(1400, s.reps)] };
+  return { family: "udp-echo", impls: ["tako", "node"], cases: [udpCase(64, s.reps, s.udpWindow), udpCase(1400, s.reps, s.udpWindow)] };
 }
 
 const HTTP_GOALS = { node: { min: 0.95 }, fastify: { min: 1.1 }, hono: { min: 1.1 } } as const;
