@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { idleCheck } from "./cpustat.ts";
-import { echoGroups, httpGroup, CLIENTS, udpGroup } from "./cases/definitions.ts";
+import { CLIENTS, echoGroups, httpGroup, udpGroups } from "./cases/definitions.ts";
 import { runMemory, runShutdown, type LifecycleContext } from "./cases/lifecycle.ts";
 import { runGroup, type Group, type GroupContext } from "./cases/throughput.ts";
 import { machineInfo } from "./machine.ts";
@@ -97,7 +97,7 @@ function recordError(id: string, error: unknown): void {
 }
 
 try {
-  const groups: Group[] = [...echoGroups(settings), udpGroup(settings), httpGroup(settings)];
+  const groups: Group[] = [...echoGroups(settings), ...udpGroups(settings), httpGroup(settings)];
   for (const group of groups) {
     const cases = group.cases.filter((c) => wanted(c.id));
     if (cases.length === 0) continue;

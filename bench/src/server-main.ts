@@ -37,6 +37,8 @@ async function start(s: ServerSpec): Promise<RunningServer> {
       return startNodeUdp();
     case "udp-echo/tako":
       return startTakoUdp();
+    case "udp-echo/tako-sync":
+      return startTakoUdp(true);
     case "http/node":
       return startNodeHttp(s);
     case "http/fastify":

@@ -21,6 +21,7 @@ const EXPECTED_ROWS = [
   "unix-echo-16k-16",
   "udp-echo-64",
   "udp-echo-1400",
+  "udp-echo-64-sync-send",
   "http-text",
   "http-text-p99",
   "http-json",

@@ -1,5 +1,4 @@
 /** autocannon as a second, named figure source for the HTTP cases (it nearly fills its own core). */
-import autocannon from "autocannon";
 import { Window, type RunWindow } from "./common.ts";
 
 /** Arguments of the `autocannon` command. */
@@ -24,6 +23,8 @@ export interface AutocannonResult extends RunWindow {
  * autocannon samples once a second, so a run lasts at least about a second whatever is asked.
  */
 export async function runAutocannon(args: AutocannonArgs): Promise<AutocannonResult> {
+  // Loaded on first use, so the client process starts light when autocannon is not asked for.
+  const { default: autocannon } = await import("autocannon");
   const base = { url: `http://localhost${args.url}`, socketPath: args.path, connections: args.connections, pipelining: 1 };
   if (args.warmupMs > 0) await autocannon({ ...base, duration: args.warmupMs / 1000 });
   const window = new Window();

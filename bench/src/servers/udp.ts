@@ -21,12 +21,21 @@ export async function startNodeUdp(): Promise<RunningServer> {
   };
 }
 
-/** Ours: `serveUdp` with the seed's echo handler (`await socket.sendTo(data, peer)`). */
-export async function startTakoUdp(): Promise<RunningServer> {
+/**
+ * Ours: `serveUdp` with the seed's echo handler (`await socket.sendTo(data, peer)`), or with
+ * `sync` a handler that sends without waiting (`socket.socket.send(...)`, returning nothing): the
+ * listener's own cost without the promise round trip of `sendTo`.
+ */
+export async function startTakoUdp(sync = false): Promise<RunningServer> {
   const { serveUdp } = await import("@tako/udp");
-  const server = await serveUdp("127.0.0.1:0", async (data, peer, socket) => {
-    await socket.sendTo(data, peer);
-  });
+  const handler = sync
+    ? (data: Buffer, peer: { port: number; address: string }, socket: { socket: dgram.Socket }): void => {
+        socket.socket.send(data, peer.port, peer.address);
+      }
+    : async (data: Buffer, peer: { port: number; address: string }, socket: { sendTo(d: Buffer, p: { port: number; address: string }): Promise<number> }): Promise<void> => {
+        await socket.sendTo(data, peer);
+      };
+  const server = await serveUdp("127.0.0.1:0", handler);
   return {
     target: { host: server.address.address, port: server.address.port },
     connections: async () => server.stats().active,
