@@ -102,11 +102,7 @@ try {
     const cases = group.cases.filter((c) => wanted(c.id));
     if (cases.length === 0) continue;
     for (const c of cases) usedClients.add(c.source);
-    try {
-      await runGroup({ ...group, cases }, groupContext, (r) => rows.push(...r), recordError);
-    } catch (error) {
-      for (const c of cases) recordError(c.id, error);
-    }
+    await runGroup({ ...group, cases }, groupContext, (r) => rows.push(...r), recordError);
   }
   const lifecycle = [
     { id: "shutdown-tcp", run: () => runShutdown({ id: "shutdown-tcp", name: `Shutdown, ${settings.shutdownConnections} idle raw TCP conns`, family: "tcp-echo", connections: settings.shutdownConnections, reps: settings.shutdownReps }, lifecycleContext) },

@@ -1,6 +1,6 @@
 /**
- * Throughput cases: one server per implementation (pinned to the server core), one load client
- * (pinned to the other core); each case warms every server up, then runs `reps` rounds in which
+ * Throughput cases: fresh servers per case, one per implementation (pinned to the server core),
+ * one load client (pinned to the other core); each case warms every server up, then runs `reps` rounds in which
  * every implementation is measured once, in a rotating order (ABAB..., BABA...), so drift hits all
  * alike. Each rep yields ours/baseline ratios; rows report their median and spread.
  */
@@ -54,23 +54,24 @@ export interface GroupContext {
   log(line: string): void;
 }
 
-/** Runs every case of a group, handing each case's rows to onRows (throws only if the servers cannot start). */
+/**
+ * Runs every case of a group, handing each case's rows to onRows. Every case gets fresh server
+ * processes, so no state (buffers, JIT, GC heap, sockets of an earlier case) carries over.
+ */
 export async function runGroup(group: Group, ctx: GroupContext, onRows: (rows: readonly Row[]) => void, onError: (id: string, error: unknown) => void): Promise<void> {
-  const servers = new Map<string, ChildHandle<{ target: Target }>>();
-  try {
-    for (const impl of group.impls) {
-      const spec: ServerSpec = { family: group.family, impl, ...(group.path ? { path: group.path(impl) } : {}) };
-      servers.set(impl, await ctx.startServer(spec));
-    }
-    for (const c of group.cases) {
-      try {
-        onRows(await runCase(c, group, servers, ctx));
-      } catch (error) {
-        onError(c.id, error);
+  for (const c of group.cases) {
+    const servers = new Map<string, ChildHandle<{ target: Target }>>();
+    try {
+      for (const impl of group.impls) {
+        const spec: ServerSpec = { family: group.family, impl, ...(group.path ? { path: group.path(impl) } : {}) };
+        servers.set(impl, await ctx.startServer(spec));
       }
+      onRows(await runCase(c, group, servers, ctx));
+    } catch (error) {
+      onError(c.id, error);
+    } finally {
+      await Promise.all([...servers.values()].map((s) => s.stop()));
     }
-  } finally {
-    await Promise.all([...servers.values()].map((s) => s.stop()));
   }
 }
 
