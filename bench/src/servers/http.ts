@@ -39,7 +39,10 @@ function safeDecode(text: string): string {
   }
 }
 
-/** Plain `node:http` with a hand-written switch. */
+/**
+ * Plain `node:http` with a hand-written switch. Its responses carry the same header bytes as
+ * ours (`text/plain; charset=utf-8`, `application/json`), so neither side writes more.
+ */
 export async function startNodeHttp(spec: ServerSpec): Promise<RunningServer> {
   const textLength = String(Buffer.byteLength(TEXT));
   const server = http.createServer((req, res) => {
@@ -53,7 +56,7 @@ export async function startNodeHttp(spec: ServerSpec): Promise<RunningServer> {
       if (url.startsWith("/users/") && url.indexOf("/", 7) === -1) {
         const raw = url.slice(7);
         const body = JSON.stringify(user(raw.includes("%") ? safeDecode(raw) : raw));
-        res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
+        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
         res.end(body);
         return;
       }
