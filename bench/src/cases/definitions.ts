@@ -34,6 +34,7 @@ function echoCase(family: "tcp" | "unix", size: number, connections: number, rep
     unit: big ? "MB/s" : "msg/s",
     source: CLIENTS.echo,
     reps,
+    blocks: 3,
     goals: { node: { min: 0.97 } },
     async measure(client: ChildHandle, target: Target, warmupMs: number, durationMs: number) {
       const r = await client.call<EchoResult>("echo", { target, connections, size, window, warmupMs, durationMs });
@@ -59,6 +60,7 @@ function udpCase(size: number, reps: number, window: number, sync = false): Thro
     unit: "datagrams/s",
     source: CLIENTS.udp,
     reps,
+    blocks: 3,
     goals: sync ? {} : { node: { min: 0.97 } },
     async measure(client, target, warmupMs, durationMs) {
       const r = await client.call<UdpResult>("udp", { target, size, sockets: 4, window, warmupMs, durationMs });
@@ -95,6 +97,7 @@ export function httpGroup(s: Settings): Group {
       unit: "req/s",
       source: CLIENTS.http,
       reps: s.httpReps,
+      blocks: 3,
       goals: HTTP_GOALS,
       async measure(client, target, warmupMs, durationMs) {
         const r = await client.call<HttpResult>("http", { path: (target as { path: string }).path, url: route.url, connections: 50, warmupMs, durationMs });

@@ -24,6 +24,8 @@ export interface ThroughputCase {
   readonly unit: string;
   readonly source: string;
   readonly reps: number;
+  /** The reps are split into this many blocks, each with fresh server processes (default 1). */
+  readonly blocks?: number;
   /** Goals on ours/baseline per baseline impl. */
   readonly goals: Record<string, Goal>;
   /** Runs the client once against a target; warmupMs/durationMs as given. */
@@ -55,61 +57,80 @@ export interface GroupContext {
 }
 
 /**
- * Runs every case of a group, handing each case's rows to onRows. Every case gets fresh server
- * processes, so no state (buffers, JIT, GC heap, sockets of an earlier case) carries over.
+ * Runs every case of a group, handing each case's rows to onRows. A case's reps run in blocks
+ * (`blocks`, default 1), each with fresh server processes: no state of an earlier case carries
+ * over, and the spread of the ratios includes the process-to-process variation (JIT and heap
+ * layout), not only the rep-to-rep one.
  */
 export async function runGroup(group: Group, ctx: GroupContext, onRows: (rows: readonly Row[]) => void, onError: (id: string, error: unknown) => void): Promise<void> {
   for (const c of group.cases) {
-    const servers = new Map<string, ChildHandle<{ target: Target }>>();
     try {
-      for (const impl of group.impls) {
-        const spec: ServerSpec = { family: group.family, impl, ...(group.path ? { path: group.path(impl) } : {}) };
-        servers.set(impl, await ctx.startServer(spec));
-      }
-      onRows(await runCase(c, group, servers, ctx));
+      onRows(await runCase(c, group, ctx));
     } catch (error) {
       onError(c.id, error);
-    } finally {
-      await Promise.all([...servers.values()].map((s) => s.stop()));
     }
   }
 }
 
-async function runCase(c: ThroughputCase, group: Group, servers: Map<string, ChildHandle<{ target: Target }>>, ctx: GroupContext): Promise<[Row, ...Row[]]> {
+async function startServers(group: Group, ctx: GroupContext): Promise<Map<string, ChildHandle<{ target: Target }>>> {
+  const servers = new Map<string, ChildHandle<{ target: Target }>>();
+  try {
+    for (const impl of group.impls) {
+      const spec: ServerSpec = { family: group.family, impl, ...(group.path ? { path: group.path(impl) } : {}) };
+      servers.set(impl, await ctx.startServer(spec));
+    }
+  } catch (error) {
+    await Promise.all([...servers.values()].map((s) => s.stop()));
+    throw error;
+  }
+  return servers;
+}
+
+async function runCase(c: ThroughputCase, group: Group, ctx: GroupContext): Promise<[Row, ...Row[]]> {
   const impls = group.impls;
   const ours = impls[0] as string;
-  ctx.log(`${c.id}: warm-up`);
-  for (const impl of impls) {
-    const server = servers.get(impl) as ChildHandle<{ target: Target }>;
-    if (ctx.caseWarmupMs > 0) await c.measure(ctx.client, server.ready.target, 0, ctx.caseWarmupMs);
-    await c.check?.(ctx.client, server.ready.target, impl);
-  }
   const figures = new Map<string, number[]>(impls.map((i) => [i, []]));
   const details = new Map<string, Map<string, number[]>>(impls.map((i) => [i, new Map()]));
-  for (let rep = 0; rep < c.reps; rep++) {
-    const order = impls.map((_, k) => impls[(k + rep) % impls.length] as string);
-    for (const impl of order) {
-      const server = servers.get(impl) as ChildHandle<{ target: Target }>;
-      const u0 = await server.call<Usage>("usage");
-      const t0 = readCoreTimes();
-      const m = await c.measure(ctx.client, server.ready.target, ctx.warmupMs, ctx.durationMs);
-      const busy = coreBusy(t0, readCoreTimes());
-      const u1 = await server.call<Usage>("usage");
-      (figures.get(impl) as number[]).push(m.figure);
-      const d = details.get(impl) as Map<string, number[]>;
-      const side: Record<string, number> = { ...m.detail, serverCpu: (u1.cpuUs - u0.cpuUs) / 1000 / (u1.wallMs - u0.wallMs) };
-      // Server CPU time per unit of the figure (µs per request/message/datagram, or per MB):
-      // much steadier than throughput when something else shares the machine.
-      side["serverUsPerUnit"] = ((side["serverCpu"] as number) / m.figure) * 1e6;
-      busy.forEach((b, core) => {
-        side[`core${core}Busy`] = b;
-      });
-      for (const [k, v] of Object.entries(side)) {
-        if (!d.has(k)) d.set(k, []);
-        (d.get(k) as number[]).push(v);
+  const blocks = Math.max(1, Math.min(c.blocks ?? 1, c.reps));
+  let rep = 0;
+  for (let block = 0; block < blocks; block++) {
+    const blockEnd = Math.round(((block + 1) * c.reps) / blocks);
+    const servers = await startServers(group, ctx);
+    try {
+      ctx.log(`${c.id}: warm-up${blocks > 1 ? ` (server set ${block + 1}/${blocks})` : ""}`);
+      for (const impl of impls) {
+        const server = servers.get(impl) as ChildHandle<{ target: Target }>;
+        if (ctx.caseWarmupMs > 0) await c.measure(ctx.client, server.ready.target, 0, ctx.caseWarmupMs);
+        if (block === 0) await c.check?.(ctx.client, server.ready.target, impl);
       }
+      for (; rep < blockEnd; rep++) {
+        const order = impls.map((_, k) => impls[(k + rep) % impls.length] as string);
+        for (const impl of order) {
+          const server = servers.get(impl) as ChildHandle<{ target: Target }>;
+          const u0 = await server.call<Usage>("usage");
+          const t0 = readCoreTimes();
+          const m = await c.measure(ctx.client, server.ready.target, ctx.warmupMs, ctx.durationMs);
+          const busy = coreBusy(t0, readCoreTimes());
+          const u1 = await server.call<Usage>("usage");
+          (figures.get(impl) as number[]).push(m.figure);
+          const d = details.get(impl) as Map<string, number[]>;
+          const side: Record<string, number> = { ...m.detail, serverCpu: (u1.cpuUs - u0.cpuUs) / 1000 / (u1.wallMs - u0.wallMs) };
+          // Server CPU time per unit of the figure (µs per request/message/datagram, or per MB):
+          // much steadier than throughput when something else shares the machine.
+          side["serverUsPerUnit"] = ((side["serverCpu"] as number) / m.figure) * 1e6;
+          busy.forEach((b, core) => {
+            side[`core${core}Busy`] = b;
+          });
+          for (const [k, v] of Object.entries(side)) {
+            if (!d.has(k)) d.set(k, []);
+            (d.get(k) as number[]).push(v);
+          }
+        }
+        ctx.log(`${c.id}: rep ${rep + 1}/${c.reps} ${impls.map((i) => `${i}=${fmt((figures.get(i) as number[])[rep] as number)}`).join(" ")}`);
+      }
+    } finally {
+      await Promise.all([...servers.values()].map((s) => s.stop()));
     }
-    ctx.log(`${c.id}: rep ${rep + 1}/${c.reps} ${impls.map((i) => `${i}=${fmt((figures.get(i) as number[])[rep] as number)}`).join(" ")}`);
   }
   const detail: Record<string, Record<string, number>> = {};
   for (const impl of impls) {
