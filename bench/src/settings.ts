@@ -2,11 +2,11 @@
  * Run settings from flags and environment variables (flags win):
  *
  *   --smoke                 every case once with tiny durations (figures not judged)
- *   --reps=N        BENCH_REPS            interleaved reps of the echo/UDP cases (default 9)
+ *   --reps=N        BENCH_REPS            interleaved reps of the echo/UDP cases (default 8)
  *   --http-reps=N   BENCH_HTTP_REPS       interleaved reps of the HTTP cases (default 15)
  *   --duration=MS   BENCH_DURATION_MS     measured window per rep (default 1000)
  *   --warmup=MS     BENCH_WARMUP_MS       warm-up inside each rep before the window (default 250)
- *   --autocannon-reps=N BENCH_AUTOCANNON_REPS  reps of the autocannon HTTP figures, 0 = off (default 5)
+ *   --autocannon-reps=N BENCH_AUTOCANNON_REPS  reps of the autocannon HTTP figures, 0 = off (default 3)
  *   --memory-connections=N BENCH_MEMORY_CONNECTIONS  idle connections held in the memory case (default 10000)
  *   --echo-window=N BENCH_ECHO_WINDOW     messages in flight per connection in the stream echo cases (default 1)
  *   --udp-window=N  BENCH_UDP_WINDOW      datagrams outstanding per client socket in the UDP cases (4 sockets; default 16)
@@ -92,19 +92,19 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
   }
   return {
     smoke,
-    reps: positiveInt("reps", pick("reps", "BENCH_REPS"), 9),
+    reps: positiveInt("reps", pick("reps", "BENCH_REPS"), 8),
     httpReps: positiveInt("http-reps", pick("http-reps", "BENCH_HTTP_REPS"), 15),
     durationMs: positiveInt("duration", pick("duration", "BENCH_DURATION_MS"), 1000, 50),
     warmupMs: positiveInt("warmup", pick("warmup", "BENCH_WARMUP_MS"), 250, 0),
     caseWarmupMs: 500,
     echoWindow: positiveInt("echo-window", pick("echo-window", "BENCH_ECHO_WINDOW"), 1),
     udpWindow: positiveInt("udp-window", pick("udp-window", "BENCH_UDP_WINDOW"), 16),
-    autocannonReps: positiveInt("autocannon-reps", pick("autocannon-reps", "BENCH_AUTOCANNON_REPS"), 5, 0),
+    autocannonReps: positiveInt("autocannon-reps", pick("autocannon-reps", "BENCH_AUTOCANNON_REPS"), 3, 0),
     autocannonDurationMs: 1000,
     memoryConnections: positiveInt("memory-connections", pick("memory-connections", "BENCH_MEMORY_CONNECTIONS"), 10_000),
-    memoryReps: 5,
+    memoryReps: 4,
     shutdownConnections: 1000,
-    shutdownReps: 5,
+    shutdownReps: 4,
     only,
     outDir,
     cpuProf: flags.get("cpu-prof"),
