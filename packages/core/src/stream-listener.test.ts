@@ -3,7 +3,8 @@ import * as net from "node:net";
 import { describe, expect, it } from "vitest";
 import { BindError, InvalidConfigError } from "./errors.ts";
 import { toSocketAddress } from "./address.ts";
-import { serveStream, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "./stream-listener.ts";
+import type { SocketAddress } from "./address.ts";
+import { serveStream, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamHandler, type StreamListenerOptions } from "./stream-listener.ts";
 import type { Logger } from "./logger.ts";
 
 function listen(server: net.Server) {
@@ -14,7 +15,7 @@ function listen(server: net.Server) {
 }
 const released: number[] = [];
 
-function serve(options: StreamListenerOptions = {}, handler = async (socket: net.Socket) => void socket.end("hi")) {
+function serve(options: StreamListenerOptions = {}, handler: StreamHandler<SocketAddress> = async (socket) => void socket.end("hi")) {
   const server = net.createServer({ allowHalfOpen: true });
   return {
     server,
