@@ -46,3 +46,43 @@ export async function idleCheck(ms: number): Promise<number[]> {
   await new Promise((r) => setTimeout(r, ms));
   return coreBusy(before, readCoreTimes());
 }
+
+/**
+ * Waits, between measurements (when nothing of ours runs), until no core is more than
+ * `threshold` busy, sampling `sampleMs` at a time, for at most what is left of a total budget.
+ * Returns the last sample's busiest core (0..1), or 0 where /proc/stat is missing.
+ */
+export class QuietGate {
+  readonly #threshold: number;
+  readonly #sampleMs: number;
+  #budgetMs: number;
+  /** Total time spent waiting, ms. */
+  waitedMs = 0;
+  /** Measurements that started with a busy machine after the budget ran out. */
+  noisyStarts = 0;
+
+  constructor(budgetMs: number, threshold = 0.2, sampleMs = 100) {
+    this.#budgetMs = budgetMs;
+    this.#threshold = threshold;
+    this.#sampleMs = sampleMs;
+  }
+
+  async wait(): Promise<number> {
+    let busiest = await this.#sample();
+    while (busiest > this.#threshold && this.#budgetMs > 0) {
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, 400));
+      busiest = await this.#sample();
+      const spent = performance.now() - t0;
+      this.#budgetMs -= spent;
+      this.waitedMs += spent;
+    }
+    if (busiest > this.#threshold) this.noisyStarts++;
+    return busiest;
+  }
+
+  async #sample(): Promise<number> {
+    const busy = await idleCheck(this.#sampleMs);
+    return busy.length === 0 ? 0 : Math.max(...busy.filter((b) => Number.isFinite(b)));
+  }
+}

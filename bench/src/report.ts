@@ -40,6 +40,9 @@ export function renderMarkdown(results: Results): string {
     const quiet = results.idleBefore.every((b) => b < 0.1);
     lines.push(`- Machine load in the second before the run: ${busy}${quiet ? "" : " (NOT idle: figures are noisy)"}`);
   }
+  lines.push(
+    `- Other load: waited ${(results.quiet.waitedMs / 1000).toFixed(1)} s in total for other processes to quiet down before reps; ${results.quiet.noisyStarts} rep(s) started with a core > 20 % busy anyway (otherLoadBefore in the side table)`,
+  );
   lines.push(`- Run: ${results.startedAt}, ${Math.round(results.durationSec)} s; settings ${JSON.stringify(results.settings)}`);
   lines.push("- Ratio = ours / baseline, per rep (runs interleaved), median over reps; IQR = interquartile range of the per-rep ratios; CI = 95 % confidence interval of the median. \"within noise\" means the CI straddles the goal. Server CPU/unit = the server process's CPU time per request/message/datagram (or per MB), ours / baseline, median of per-rep ratios (lower is better; steadier than throughput when the machine is shared).");
   lines.push("");
@@ -69,7 +72,7 @@ export function renderMarkdown(results: Results): string {
       const figure = impl === row.ours ? row.oursFigure.median : row.comparisons.find((c) => c.baseline === impl)?.baselineFigure.median;
       const other = Object.entries(d)
         .filter(([k]) => k !== "clientCpu" && k !== "serverCpu")
-        .map(([k, v]) => `${k} ${k === "loss" || k === "closedFraction" || k.endsWith("Busy") ? pct(v) : num(v)}`)
+        .map(([k, v]) => `${k} ${k === "loss" || k === "closedFraction" || k.endsWith("Busy") || k === "otherLoadBefore" ? pct(v) : num(v)}`)
         .join(", ");
       lines.push(`| ${row.name} | ${impl} | ${num(figure ?? Number.NaN, row.unit)} | ${pct(d["clientCpu"])} | ${pct(d["serverCpu"])} | ${other} |`);
     }

@@ -58,6 +58,8 @@ export interface Results {
   /** Busy fraction of each core in the second before the run started (should be near 0). */
   readonly idleBefore: readonly number[];
   readonly settings: Record<string, unknown>;
+  /** Time spent waiting for other load to pass, and reps that started on a busy machine anyway. */
+  readonly quiet: { readonly waitedMs: number; readonly noisyStarts: number };
   readonly clients: Record<string, string>;
   readonly rows: readonly Row[];
   readonly errors: readonly CaseError[];

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { idleCheck } from "./cpustat.ts";
+import { idleCheck, QuietGate } from "./cpustat.ts";
 import { CLIENTS, echoGroups, httpGroup, udpGroups } from "./cases/definitions.ts";
 import { runMemory, runShutdown, type LifecycleContext } from "./cases/lifecycle.ts";
 import { runGroup, type Group, type GroupContext } from "./cases/throughput.ts";
@@ -80,7 +80,15 @@ const client = await ChildHandle.start({
   verbose: settings.verbose,
 });
 
+const gate = new QuietGate(settings.quietWaitMs);
 const groupContext: GroupContext = {
+  quiet: async () => {
+    if (settings.quietWaitMs <= 0) return 0;
+    const waited = gate.waitedMs;
+    const load = await gate.wait();
+    if (gate.waitedMs - waited > 1) log(`waited ${((gate.waitedMs - waited) / 1000).toFixed(1)} s for the machine to be quiet${load > 0.2 ? ` (still ${Math.round(load * 100)} % busy, budget spent)` : ""}`);
+    return load;
+  },
   client,
   warmupMs: settings.warmupMs,
   durationMs: settings.durationMs,
@@ -135,6 +143,7 @@ const results: Results = {
     durationMs: settings.durationMs,
     warmupMs: settings.warmupMs,
     caseWarmupMs: settings.caseWarmupMs,
+    quietWaitMs: settings.quietWaitMs,
     echoWindow: settings.echoWindow,
     udpWindow: settings.udpWindow,
     autocannonReps: settings.autocannonReps,
@@ -144,6 +153,7 @@ const results: Results = {
     shutdownReps: settings.shutdownReps,
     ...(settings.only.length > 0 ? { only: settings.only } : {}),
   },
+  quiet: { waitedMs: Math.round(gate.waitedMs), noisyStarts: gate.noisyStarts },
   clients: Object.fromEntries(Object.entries(CLIENTS).filter(([, v]) => usedClients.has(v))),
   rows,
   errors,

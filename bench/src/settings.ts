@@ -10,6 +10,8 @@
  *   --memory-connections=N BENCH_MEMORY_CONNECTIONS  idle connections held in the memory case (default 10000)
  *   --echo-window=N BENCH_ECHO_WINDOW     messages in flight per connection in the stream echo cases (default 1)
  *   --udp-window=N  BENCH_UDP_WINDOW      datagrams outstanding per client socket in the UDP cases (4 sockets; default 16)
+ *   --quiet-wait=MS BENCH_QUIET_WAIT_MS   before each rep, wait while a core is > 20 % busy with something
+ *                                         else, up to MS in total over the run (default 120000; 0 = off)
  *   --only=a,b      BENCH_ONLY            run only cases whose id contains one of these
  *   --out=DIR                             where latest.json / latest.md go (default bench/results;
  *                                         smoke mode: bench/results/tmp)
@@ -28,6 +30,7 @@ export interface Settings {
   readonly warmupMs: number;
   /** Warm-up per server before a case's reps start (JIT, caches). */
   readonly caseWarmupMs: number;
+  readonly quietWaitMs: number;
   readonly echoWindow: number;
   readonly udpWindow: number;
   readonly autocannonReps: number;
@@ -59,7 +62,7 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
     if (m === null) throw new Error(`unexpected argument ${JSON.stringify(arg)}`);
     flags.set(m[1] as string, m[2] ?? "true");
   }
-  const known = ["smoke", "echo-window", "udp-window", "reps", "http-reps", "duration", "warmup", "autocannon-reps", "memory-connections", "only", "out", "cpu-prof", "verbose"];
+  const known = ["smoke", "quiet-wait", "echo-window", "udp-window", "reps", "http-reps", "duration", "warmup", "autocannon-reps", "memory-connections", "only", "out", "cpu-prof", "verbose"];
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown flag --${key}; known: ${known.map((k) => `--${k}`).join(" ")}`);
   const smoke = flags.get("smoke") === "true";
   const pick = (flag: string, envName: string) => flags.get(flag) ?? env[envName];
@@ -76,6 +79,7 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
       durationMs: 100,
       warmupMs: 30,
       caseWarmupMs: 0,
+      quietWaitMs: positiveInt("quiet-wait", pick("quiet-wait", "BENCH_QUIET_WAIT_MS"), 0, 0),
       echoWindow: positiveInt("echo-window", pick("echo-window", "BENCH_ECHO_WINDOW"), 1),
       udpWindow: positiveInt("udp-window", pick("udp-window", "BENCH_UDP_WINDOW"), 16),
       autocannonReps: 1,
@@ -97,6 +101,7 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
     durationMs: positiveInt("duration", pick("duration", "BENCH_DURATION_MS"), 1000, 50),
     warmupMs: positiveInt("warmup", pick("warmup", "BENCH_WARMUP_MS"), 250, 0),
     caseWarmupMs: 500,
+    quietWaitMs: positiveInt("quiet-wait", pick("quiet-wait", "BENCH_QUIET_WAIT_MS"), 120_000, 0),
     echoWindow: positiveInt("echo-window", pick("echo-window", "BENCH_ECHO_WINDOW"), 1),
     udpWindow: positiveInt("udp-window", pick("udp-window", "BENCH_UDP_WINDOW"), 16),
     autocannonReps: positiveInt("autocannon-reps", pick("autocannon-reps", "BENCH_AUTOCANNON_REPS"), 3, 0),

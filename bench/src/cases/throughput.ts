@@ -53,6 +53,8 @@ export interface GroupContext {
   readonly durationMs: number;
   readonly caseWarmupMs: number;
   startServer(spec: ServerSpec): Promise<ChildHandle<{ target: Target }>>;
+  /** Waits for the machine to be quiet before a rep; resolves with the busiest core's load seen. */
+  quiet(): Promise<number>;
   log(line: string): void;
 }
 
@@ -104,6 +106,7 @@ async function runCase(c: ThroughputCase, group: Group, ctx: GroupContext): Prom
         if (block === 0) await c.check?.(ctx.client, server.ready.target, impl);
       }
       for (; rep < blockEnd; rep++) {
+        const loadBefore = await ctx.quiet();
         const order = impls.map((_, k) => impls[(k + rep) % impls.length] as string);
         for (const impl of order) {
           const server = servers.get(impl) as ChildHandle<{ target: Target }>;
@@ -121,6 +124,7 @@ async function runCase(c: ThroughputCase, group: Group, ctx: GroupContext): Prom
           busy.forEach((b, core) => {
             side[`core${core}Busy`] = b;
           });
+          side["otherLoadBefore"] = loadBefore;
           for (const [k, v] of Object.entries(side)) {
             if (!d.has(k)) d.set(k, []);
             (d.get(k) as number[]).push(v);
