@@ -38,7 +38,9 @@ function buildIfMissing(): void {
   if (PACKAGES.every((p) => existsSync(path.join(root, "packages", p, "dist", "index.js")))) return;
   const env = { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ""}` };
   const r = spawnSync(path.join(root, "node_modules", ".bin", "turbo"), ["run", "build", "--filter=@tako/bench...", "--output-logs=errors-only"], { cwd: root, env, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0) {
+    throw new Error(`build failed (${r.status}; turbo needs pnpm on PATH: run the tests through ./scripts/dev):\n${r.stdout}\n${r.stderr}`);
+  }
 }
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
