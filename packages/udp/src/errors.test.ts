@@ -159,3 +159,50 @@ describe("UdpSocket.sendTo", () => {
     expect(await server.socket.sendTo("ok", { address: "127.0.0.1", port: client.port })).toBe(2);
   });
 });
+
+describe("UdpSocket.send (fire and forget)", () => {
+  it("echoes from a handler that returns at once; nothing counted as failed", async () => {
+    const server = await serveUdp("127.0.0.1:0", (data, peer, socket) => socket.send(data, peer));
+    cleanup.push(() => server.shutdown());
+    const client = await open();
+    for (const text of ["one", "two", "three"]) expect(await client.ask(text, server.address.port)).toBe(text);
+    expect(server.stats()).toMatchObject({ accepted: 3, active: 0, handlerErrors: 0, sendErrors: 0 });
+  });
+
+  it("reports an OS refusal (EMSGSIZE) to the logger and stats().sendErrors, never throwing, and keeps sending", async () => {
+    const { logger, entries } = recordingLogger();
+    const server = await serveUdp("127.0.0.1:0", () => {}, { logger });
+    cleanup.push(() => server.shutdown());
+    const client = await open();
+    const target = { address: "127.0.0.1", port: client.port };
+    expect(server.socket.send(Buffer.alloc(70_000), target)).toBeUndefined();
+    await waitFor(() => server.stats().sendErrors === 1);
+    const warned = entries.filter((e) => e.msg === "udp send failed");
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ level: "warn", obj: { kind: "udp", err: { code: "EMSGSIZE" } } });
+    server.socket.send("after", target);
+    expect((await client.next()).data.toString()).toBe("after");
+    expect(server.socket.sendErrors).toBe(1);
+  });
+
+  it("after close counts a ClosedError instead of throwing", async () => {
+    const { logger, entries } = recordingLogger();
+    const server = await serveUdp("127.0.0.1:0", () => {}, { logger });
+    const client = await open();
+    await server.shutdown();
+    expect(() => server.socket.send("late", { address: "127.0.0.1", port: client.port })).not.toThrow();
+    expect(server.stats().sendErrors).toBe(1);
+    const warned = entries.find((e) => e.msg === "udp send failed");
+    expect(warned?.obj.err).toBeInstanceOf(ClosedError);
+    await sleep(50);
+    expect(client.pending).toBe(0);
+  });
+
+  it("throws at once for invalid arguments, as dgram does (a programming error, not a send failure)", async () => {
+    const server = await serveUdp("127.0.0.1:0", () => {});
+    cleanup.push(() => server.shutdown());
+    expect(() => server.socket.send("x", { address: "127.0.0.1", port: 0 })).toThrow(expect.objectContaining({ code: "ERR_SOCKET_BAD_PORT" }));
+    expect(() => server.socket.send(42 as unknown as string, { address: "127.0.0.1", port: 9 })).toThrow(TypeError);
+    expect(server.stats().sendErrors).toBe(0);
+  });
+});

@@ -66,7 +66,7 @@ export type UdpHandler = (data: Buffer, peer: UdpPeer, socket: UdpSocket, ctx: H
  * ```ts
  * await using server = await serveUdp("127.0.0.1:0", handler);
  * await server.socket.sendTo("hello", { address: "127.0.0.1", port: 9999 });
- * server.stats(); // { active, accepted, rejected, handlerErrors, dropped }
+ * server.stats(); // { active, accepted, rejected, handlerErrors, dropped, sendErrors }
  * ```
  */
 export interface UdpServer extends Server<SocketAddress> {
@@ -78,17 +78,19 @@ export interface UdpServer extends Server<SocketAddress> {
 
 /**
  * A UDP server's counters: `active` handlers in flight, datagrams `accepted` (handed to a
- * handler), `dropped` (arrived while `maxInFlight` handlers were running), `handlerErrors`;
- * `rejected` is always 0 for UDP.
+ * handler), `dropped` (arrived while `maxInFlight` handlers were running), `handlerErrors`,
+ * `sendErrors` (failed fire-and-forget `socket.send` calls); `rejected` is always 0 for UDP.
  *
  * @example
  * ```ts
- * const { active, accepted, dropped } = server.stats();
+ * const { active, accepted, dropped, sendErrors } = server.stats();
  * ```
  */
 export interface UdpServerStats extends ServerStats {
   /** Datagrams dropped because `maxInFlight` handlers were already running. */
   readonly dropped: number;
+  /** `socket.send` calls that failed (see {@link UdpSocket.send}); `sendTo` failures reject instead. */
+  readonly sendErrors: number;
 }
 
 const KIND = "udp";
@@ -379,12 +381,12 @@ class UdpServerHandle extends ServerHandle<SocketAddress> implements UdpServer {
 
   override stats(): UdpServerStats {
     // Handlers still running after a forced drain are still running: report them.
-    return { ...(super.stats() as UdpServerStats), active: this.#receiver.active };
+    return { ...(super.stats() as UdpServerStats), active: this.#receiver.active, sendErrors: this.socket.sendErrors };
   }
 }
 
 function startServer(raw: Socket, handler: UdpHandler, config: ResolvedUdpOptions): UdpServer {
-  const socket = new UdpSocket(raw);
+  const socket = new UdpSocket(raw, { logger: config.logger });
   const drain = new Drain();
   const receiver = new Receiver(handler, socket, drain, config);
   const logger = config.logger;

@@ -1,5 +1,5 @@
 import type { Socket } from "node:dgram";
-import { ClosedError } from "@tako/core";
+import { ClosedError, type Logger } from "@tako/core";
 
 /**
  * Where {@link UdpSocket.sendTo} sends: any `{ address, port }`, e.g. the `peer` a handler received.
@@ -18,9 +18,23 @@ export interface UdpTarget {
 }
 
 /**
+ * Options of a {@link UdpSocket} made by hand (`serveUdp` passes the server's own).
+ *
+ * @example
+ * ```ts
+ * const socket = new UdpSocket(dgram.createSocket("udp4"), { logger: console });
+ * ```
+ */
+export interface UdpSocketOptions {
+  /** Where failures of {@link UdpSocket.send} are reported (`warn`); without one they are only counted. */
+  readonly logger?: Logger | undefined;
+}
+
+/**
  * The bound socket a UDP handler replies through (Rust's `Arc<UdpSocket>`). `sendTo` returns a
  * promise of the bytes sent; once the socket is closed it rejects with `ClosedError`
- * (`ERR_TAKO_CLOSED`) instead of throwing asynchronously. `socket` is the underlying
+ * (`ERR_TAKO_CLOSED`) instead of throwing asynchronously. `send` is the fire-and-forget fast
+ * path: nothing to await, failures reported and counted instead. `socket` is the underlying
  * `dgram.Socket` for anything else (multicast, TTL, `getRecvBufferSize()`).
  *
  * @example
@@ -28,19 +42,28 @@ export interface UdpTarget {
  * await serveUdp("127.0.0.1:9000", async (data, peer, socket) => {
  *   const sent = await socket.sendTo(data, peer); // bytes sent
  * });
+ * await serveUdp("127.0.0.1:9001", (data, peer, socket) => socket.send(data, peer)); // no waiting
  * ```
  */
 export class UdpSocket {
   /** The underlying `dgram.Socket`. */
   readonly socket: Socket;
+  readonly #logger: Logger | undefined;
   #closed = false;
+  #sendErrors = 0;
 
   /** Wraps a `dgram.Socket`; `serveUdp` makes one per server, handlers receive it. */
-  constructor(socket: Socket) {
+  constructor(socket: Socket, options: UdpSocketOptions = {}) {
     this.socket = socket;
+    this.#logger = options.logger;
     socket.once("close", () => {
       this.#closed = true;
     });
+  }
+
+  /** How many {@link UdpSocket.send} calls failed (closed socket, `EMSGSIZE`, unreachable network, ...). */
+  get sendErrors(): number {
+    return this.#sendErrors;
   }
 
   /** Whether the socket has closed; `sendTo` then rejects with `ClosedError`. */
@@ -70,6 +93,44 @@ export class UdpSocket {
         reject(this.#failure(error));
       }
     });
+  }
+
+  /**
+   * Sends one datagram to `peer` without waiting: the fast path for replies whose outcome the
+   * handler does not need (what `dgram`'s `send` without a callback is, minus the silence). It
+   * never throws for a failed send: after the socket closed, or when the OS refuses the datagram
+   * (`EMSGSIZE`, `ENETUNREACH`, ...), the failure is counted in {@link UdpSocket.sendErrors}
+   * (`stats().sendErrors` of the server) and reported to the logger. Invalid arguments (data that
+   * is not bytes or a string, a bad port) throw at once, as in `dgram`.
+   *
+   * @example
+   * ```ts
+   * await serveUdp("127.0.0.1:9000", (data, peer, socket) => {
+   *   socket.send(data, peer); // echo; the handler returns at once
+   * });
+   * ```
+   */
+  send(data: Uint8Array | string, peer: UdpTarget): void {
+    if (this.#closed) {
+      this.#sendFailed(this.#closedError(undefined));
+      return;
+    }
+    try {
+      this.socket.send(data, peer.port, peer.address, this.#afterSend);
+    } catch (error) {
+      if ((error as { code?: unknown } | null)?.code !== "ERR_SOCKET_DGRAM_NOT_RUNNING") throw error;
+      this.#sendFailed(this.#closedError(error));
+    }
+  }
+
+  /** One callback for every `send`, so a datagram costs no closure. */
+  readonly #afterSend = (error: Error | null): void => {
+    if (error) this.#sendFailed(this.#failure(error));
+  };
+
+  #sendFailed(error: unknown): void {
+    this.#sendErrors++;
+    this.#logger?.warn({ kind: "udp", err: error }, "udp send failed");
   }
 
   #failure(error: unknown): unknown {
