@@ -7,6 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { idleCheck, QuietGate } from "./cpustat.ts";
 import { CLIENTS, echoGroups, httpGroup, udpGroups } from "./cases/definitions.ts";
+import { buildNative } from "./clients/native.ts";
 import { runMemory, runShutdown, type LifecycleContext } from "./cases/lifecycle.ts";
 import { runGroup, type Group, type GroupContext } from "./cases/throughput.ts";
 import { machineInfo } from "./machine.ts";
@@ -68,6 +69,14 @@ async function startServer(spec: ServerSpec, options: { gc?: boolean } = {}): Pr
   });
 }
 
+// The native UDP client keeps the client core well below its limit (the dgram one nearly fills it).
+let udpBinary: string | undefined;
+if (settings.udpClient === "native" && wanted("udp-echo")) {
+  const built = buildNative("udp-echo-client");
+  if ("binary" in built) udpBinary = built.binary;
+  else log(`${built.error}; the UDP cases use the Node client`);
+}
+
 const idleBefore = await idleCheck(settings.smoke ? 200 : 1000);
 if (idleBefore.some((b) => b > 0.1)) log(`WARNING: the machine is busy before the run (${idleBefore.map((b) => `${Math.round(b * 100)} %`).join(", ")} per core); figures will be noisy`);
 log(`machine: ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}, ${machine.pinned ? "pinned (server core 0, client core 1)" : "not pinned"}${settings.smoke ? ", SMOKE run" : ""}`);
@@ -105,7 +114,7 @@ function recordError(id: string, error: unknown): void {
 }
 
 try {
-  const groups: Group[] = [...echoGroups(settings), ...udpGroups(settings), httpGroup(settings)];
+  const groups: Group[] = [...echoGroups(settings), ...udpGroups(settings, udpBinary), httpGroup(settings)];
   for (const group of groups) {
     const cases = group.cases.filter((c) => wanted(c.id));
     if (cases.length === 0) continue;
@@ -146,6 +155,7 @@ const results: Results = {
     quietWaitMs: settings.quietWaitMs,
     echoWindow: settings.echoWindow,
     udpWindow: settings.udpWindow,
+    udpClient: udpBinary === undefined ? "node" : "native",
     autocannonReps: settings.autocannonReps,
     memoryConnections: settings.memoryConnections,
     memoryReps: settings.memoryReps,

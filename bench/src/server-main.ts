@@ -37,7 +37,7 @@ async function start(s: ServerSpec): Promise<RunningServer> {
       return startNodeUdp();
     case "udp-echo/tako":
       return startTakoUdp();
-    case "udp-echo/tako-sync":
+    case "udp-echo/tako-send":
       return startTakoUdp(true);
     case "http/node":
       return startNodeHttp(s);

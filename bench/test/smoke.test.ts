@@ -21,7 +21,8 @@ const EXPECTED_ROWS = [
   "unix-echo-16k-16",
   "udp-echo-64",
   "udp-echo-1400",
-  "udp-echo-64-sync-send",
+  "udp-echo-64-send",
+  "udp-echo-1400-send",
   "http-text",
   "http-text-p99",
   "http-json",
@@ -69,6 +70,14 @@ interface Row {
   comparisons: Array<{ baseline: string; baselineFigure: Summary; ratio: Summary }>;
 }
 
+interface Results {
+  smoke: boolean;
+  errors: unknown[];
+  rows: Row[];
+  machine: { cpus: number; node: string };
+  settings: { udpClient?: string };
+}
+
 const out = mkdtempSync(path.join(os.tmpdir(), "tako-bench-smoke-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -77,10 +86,12 @@ describe("bench smoke run", () => {
     buildIfMissing();
     const r = await run(["--smoke", `--out=${out}`]);
     expect(r.code, `bench exited ${r.code}\n${r.stderr.slice(-4000)}`).toBe(0);
-    const results = JSON.parse(readFileSync(path.join(out, "latest.json"), "utf8")) as { smoke: boolean; errors: unknown[]; rows: Row[]; machine: { cpus: number; node: string } };
+    const results = JSON.parse(readFileSync(path.join(out, "latest.json"), "utf8")) as Results;
     expect(results.smoke).toBe(true);
     expect(results.errors).toEqual([]);
     expect(results.machine.node).toBe(process.version);
+    // With a C compiler on the machine the UDP figures come from the native client.
+    if (spawnSync(process.env.CC ?? "cc", ["--version"]).status === 0) expect(results.settings.udpClient).toBe("native");
     expect(results.rows.map((row) => row.id).sort()).toEqual([...EXPECTED_ROWS].sort());
     for (const row of results.rows) {
       expect(row.reps, row.id).toBeGreaterThanOrEqual(1);
@@ -97,5 +108,17 @@ describe("bench smoke run", () => {
     const markdown = readFileSync(path.join(out, "latest.md"), "utf8");
     expect(markdown).toContain("| Case | Unit |");
     expect(r.stdout).toContain("| Case | Unit |");
+  });
+
+  it("runs the UDP cases with the Node client too (the fallback where no C compiler exists)", { timeout: 120_000 }, async () => {
+    buildIfMissing();
+    const nodeOut = path.join(out, "udp-node");
+    const r = await run(["--smoke", "--only=udp", "--udp-client=node", `--out=${nodeOut}`]);
+    expect(r.code, `bench exited ${r.code}\n${r.stderr.slice(-4000)}`).toBe(0);
+    const results = JSON.parse(readFileSync(path.join(nodeOut, "latest.json"), "utf8")) as Results;
+    expect(results.errors).toEqual([]);
+    expect(results.settings.udpClient).toBe("node");
+    expect(results.rows.map((row) => row.id).sort()).toEqual(["udp-echo-1400", "udp-echo-1400-send", "udp-echo-64", "udp-echo-64-send"]);
+    for (const row of results.rows) expect(Number.isFinite(row.comparisons[0]?.ratio.median), row.id).toBe(true);
   });
 });

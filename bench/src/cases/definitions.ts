@@ -15,6 +15,7 @@ import type { Group, ThroughputCase } from "./throughput.ts";
 export const CLIENTS = {
   echo: "tako-bench echo client (raw net, onread, 1 message in flight per connection)",
   udp: "tako-bench UDP client (connected dgram sockets, bounded window)",
+  udpNative: "tako-bench native UDP client (C, bench/native/udp-echo-client.c: connected sockets, recvmmsg/sendmmsg, bounded window)",
   http: "tako-bench HTTP client (raw net keep-alive HTTP/1.1, pre-built requests, Content-Length framing, 1 in flight per connection)",
   autocannon: "autocannon 9 (in-process, 1 in flight per connection)",
   server: "server-side clock (performance.now around shutdown(); process.memoryUsage after gc)",
@@ -53,30 +54,31 @@ export function echoGroups(s: Settings): Group[] {
   }));
 }
 
-function udpCase(size: number, reps: number, window: number, sync = false): ThroughputCase {
+function udpCase(size: number, reps: number, window: number, binary: string | undefined, send = false): ThroughputCase {
   return {
-    id: `udp-echo-${size}${sync ? "-sync-send" : ""}`,
-    name: `UDP echo ${size} B (window 4 x ${window})${sync ? ", handler sends without awaiting (informative)" : ""}`,
+    id: `udp-echo-${size}${send ? "-send" : ""}`,
+    name: `UDP echo ${size} B (window 4 x ${window}), ${send ? "handler replies with socket.send()" : "handler awaits socket.sendTo()"}`,
     unit: "datagrams/s",
-    source: CLIENTS.udp,
+    source: binary === undefined ? CLIENTS.udp : CLIENTS.udpNative,
     reps,
     blocks: 3,
-    goals: sync ? {} : { node: { min: 0.97 } },
+    goals: { node: { min: 0.97 } },
     async measure(client, target, warmupMs, durationMs) {
-      const r = await client.call<UdpResult>("udp", { target, size, sockets: 4, window, warmupMs, durationMs });
+      const r = await client.call<UdpResult>("udp", { target, size, sockets: 4, window, warmupMs, durationMs, binary });
       return { figure: r.datagramsPerSec, detail: { clientCpu: r.clientCpu, loss: r.loss } };
     },
   };
 }
 
 /**
- * The UDP echo groups: ours vs plain `dgram`; then, informative, ours with a handler that sends
- * without awaiting, to separate the listener's cost from the promise round trip of `sendTo`.
+ * The UDP echo groups, ours vs plain `dgram`: the seed's handler (`await socket.sendTo`), then the
+ * fire-and-forget reply (`socket.send`), which is what the `dgram` baseline does. `binary` is the
+ * native load client, when one could be built.
  */
-export function udpGroups(s: Settings): Group[] {
+export function udpGroups(s: Settings, binary: string | undefined): Group[] {
   return [
-    { family: "udp-echo", impls: ["tako", "node"], cases: [udpCase(64, s.reps, s.udpWindow), udpCase(1400, s.reps, s.udpWindow)] },
-    { family: "udp-echo", impls: ["tako-sync", "node"], cases: [udpCase(64, s.reps, s.udpWindow, true)] },
+    { family: "udp-echo", impls: ["tako", "node"], cases: [udpCase(64, s.reps, s.udpWindow, binary), udpCase(1400, s.reps, s.udpWindow, binary)] },
+    { family: "udp-echo", impls: ["tako-send", "node"], cases: [udpCase(64, s.reps, s.udpWindow, binary, true), udpCase(1400, s.reps, s.udpWindow, binary, true)] },
   ];
 }
 

@@ -1,9 +1,11 @@
 /**
- * The UDP echo load client: `sockets` connected dgram sockets, each keeping at most `window`
- * datagrams of `size` bytes outstanding (a bounded window, so neither side's kernel buffer is
- * overrun by design). A datagram not answered within `lossTimeoutMs` is counted lost and its slot
- * reused.
+ * The UDP echo load client: `sockets` connected sockets, each keeping at most `window` datagrams
+ * of `size` bytes outstanding (a bounded window, so neither side's kernel buffer is overrun by
+ * design). A datagram not answered within `lossTimeoutMs` is counted lost and its slot reused.
+ * With `binary` the native client (bench/native/udp-echo-client.c) runs the same protocol at a
+ * fraction of the CPU, so the server, not the client, limits the figure; without, dgram sockets.
  */
+import { execFile } from "node:child_process";
 import * as dgram from "node:dgram";
 import { once } from "node:events";
 import { sleep, Window, type RunWindow } from "./common.ts";
@@ -17,6 +19,8 @@ export interface UdpArgs {
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly lossTimeoutMs?: number;
+  /** The native client to run instead of the dgram one. */
+  readonly binary?: string | undefined;
 }
 
 /** What the `udp` command reports. */
@@ -38,7 +42,36 @@ interface Flow {
 }
 
 /** Runs the windowed UDP echo load and reports answered datagrams/s and loss. */
-export async function runUdp(args: UdpArgs): Promise<UdpResult> {
+export function runUdp(args: UdpArgs): Promise<UdpResult> {
+  return args.binary === undefined ? runNodeUdp(args) : runNativeUdp(args, args.binary);
+}
+
+interface NativeReport {
+  readonly ms: number;
+  readonly cpuMs: number;
+  readonly sent: number;
+  readonly received: number;
+  readonly lost: number;
+}
+
+async function runNativeUdp(args: UdpArgs, binary: string): Promise<UdpResult> {
+  const { host, port } = args.target;
+  const argv = [host, port, args.size, args.sockets, args.window, args.warmupMs, args.durationMs, args.lossTimeoutMs ?? 50].map(String);
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(binary, argv, { timeout: args.warmupMs + args.durationMs + 10_000 }, (error, out, err) => (error ? reject(new Error(`${binary} failed: ${err || error.message}`)) : resolve(out)));
+  });
+  const r = JSON.parse(stdout) as NativeReport;
+  return {
+    ms: r.ms,
+    clientCpu: r.cpuMs / r.ms,
+    sent: r.sent,
+    received: r.received,
+    datagramsPerSec: (r.received / r.ms) * 1000,
+    loss: r.sent > 0 ? Math.min(1, r.lost / r.sent) : 0,
+  };
+}
+
+async function runNodeUdp(args: UdpArgs): Promise<UdpResult> {
   const payload = Buffer.alloc(args.size, 0x62);
   const lossTimeout = args.lossTimeoutMs ?? 50;
   let sent = 0;

@@ -13,7 +13,7 @@ export interface RunningServer {
 /** Which server to start: the family (protocol), the implementation, and its variant. */
 export interface ServerSpec {
   readonly family: "tcp-echo" | "unix-echo" | "udp-echo" | "http";
-  readonly impl: "tako" | "tako-sync" | "node" | "fastify" | "hono";
+  readonly impl: "tako" | "tako-send" | "node" | "fastify" | "hono";
   /**
    * `"throughput"` (default): the handler written the obvious way, identical in both servers.
    * `"graceful"`: a handler that ends its connection when shutdown starts (for the shutdown case);

@@ -1,5 +1,6 @@
 /** UDP echo servers: ours (`@tako/udp`) and plain `dgram`, both answering each datagram to its sender. */
 import * as dgram from "node:dgram";
+import type { UdpHandler } from "@tako/udp";
 import type { RunningServer } from "./types.ts";
 
 /** The plain `dgram` echo server, written the obvious way. */
@@ -23,16 +24,13 @@ export async function startNodeUdp(): Promise<RunningServer> {
 
 /**
  * Ours: `serveUdp` with the seed's echo handler (`await socket.sendTo(data, peer)`), or with
- * `sync` a handler that sends without waiting (`socket.socket.send(...)`, returning nothing): the
- * listener's own cost without the promise round trip of `sendTo`.
+ * `send` the fire-and-forget reply (`socket.send(data, peer)`, the handler returns at once).
  */
-export async function startTakoUdp(sync = false): Promise<RunningServer> {
+export async function startTakoUdp(send = false): Promise<RunningServer> {
   const { serveUdp } = await import("@tako/udp");
-  const handler = sync
-    ? (data: Buffer, peer: { port: number; address: string }, socket: { socket: dgram.Socket }): void => {
-        socket.socket.send(data, peer.port, peer.address);
-      }
-    : async (data: Buffer, peer: { port: number; address: string }, socket: { sendTo(d: Buffer, p: { port: number; address: string }): Promise<number> }): Promise<void> => {
+  const handler: UdpHandler = send
+    ? (data, peer, socket) => socket.send(data, peer)
+    : async (data, peer, socket) => {
         await socket.sendTo(data, peer);
       };
   const server = await serveUdp("127.0.0.1:0", handler);

@@ -1,0 +1,33 @@
+/**
+ * The native load clients (C sources in bench/native/), built with the machine's C compiler on
+ * first use into results/tmp/native/ and rebuilt when their source changes. A machine without a
+ * compiler falls back to the Node clients; the results name the client that produced each figure.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, statSync } from "node:fs";
+import * as path from "node:path";
+import { benchDir } from "../settings.ts";
+
+/** What building a native client gave: the binary, or why there is none. */
+export type NativeBuild = { readonly binary: string } | { readonly error: string };
+
+/** Builds `bench/native/<name>.c` (if its binary is missing or older than the source). */
+export function buildNative(name: string): NativeBuild {
+  const source = path.join(benchDir, "native", `${name}.c`);
+  const outDir = path.join(benchDir, "results", "tmp", "native");
+  const binary = path.join(outDir, name);
+  try {
+    if (statSync(binary).mtimeMs >= statSync(source).mtimeMs) return { binary };
+  } catch {
+    // Not built yet.
+  }
+  mkdirSync(outDir, { recursive: true });
+  const compiler = process.env.CC ?? "cc";
+  try {
+    execFileSync(compiler, ["-O2", "-Wall", "-o", binary, source], { stdio: ["ignore", "ignore", "pipe"] });
+    return { binary };
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+    return { error: `${compiler} could not build ${path.relative(benchDir, source)}: ${stderr || (error as Error).message}` };
+  }
+}
