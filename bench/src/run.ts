@@ -69,13 +69,17 @@ async function startServer(spec: ServerSpec, options: { gc?: boolean } = {}): Pr
   });
 }
 
-// The native UDP client keeps the client core well below its limit (the dgram one nearly fills it).
-let udpBinary: string | undefined;
-if (settings.udpClient === "native" && wanted("udp-echo")) {
-  const built = buildNative("udp-echo-client");
-  if ("binary" in built) udpBinary = built.binary;
-  else log(`${built.error}; the UDP cases use the Node client`);
+// The native load clients keep the client core well below its limit (the Node ones nearly fill it).
+// (Built once, then cached by source mtime in results/tmp/native/.)
+function nativeClient(name: string, cases: string): string | undefined {
+  if (settings.loadClient !== "native") return undefined;
+  const built = buildNative(name);
+  if ("binary" in built) return built.binary;
+  log(`${built.error}; the ${cases} cases use the Node client`);
+  return undefined;
 }
+const echoBinary = nativeClient("echo-client", "stream echo");
+const udpBinary = nativeClient("udp-echo-client", "UDP echo");
 
 const idleBefore = await idleCheck(settings.smoke ? 200 : 1000);
 if (idleBefore.some((b) => b > 0.1)) log(`WARNING: the machine is busy before the run (${idleBefore.map((b) => `${Math.round(b * 100)} %`).join(", ")} per core); figures will be noisy`);
@@ -114,7 +118,7 @@ function recordError(id: string, error: unknown): void {
 }
 
 try {
-  const groups: Group[] = [...echoGroups(settings), ...udpGroups(settings, udpBinary), httpGroup(settings)];
+  const groups: Group[] = [...echoGroups(settings, echoBinary), ...udpGroups(settings, udpBinary), httpGroup(settings)];
   for (const group of groups) {
     const cases = group.cases.filter((c) => wanted(c.id));
     if (cases.length === 0) continue;
@@ -155,7 +159,7 @@ const results: Results = {
     quietWaitMs: settings.quietWaitMs,
     echoWindow: settings.echoWindow,
     udpWindow: settings.udpWindow,
-    udpClient: udpBinary === undefined ? "node" : "native",
+    loadClient: { echo: echoBinary === undefined ? "node" : "native", udp: udpBinary === undefined ? "node" : "native" },
     autocannonReps: settings.autocannonReps,
     memoryConnections: settings.memoryConnections,
     memoryReps: settings.memoryReps,

@@ -10,8 +10,9 @@
  *   --memory-connections=N BENCH_MEMORY_CONNECTIONS  idle connections held in the memory case (default 10000)
  *   --echo-window=N BENCH_ECHO_WINDOW     messages in flight per connection in the stream echo cases (default 1)
  *   --udp-window=N  BENCH_UDP_WINDOW      datagrams outstanding per client socket in the UDP cases (4 sockets; default 16)
- *   --udp-client=native|node BENCH_UDP_CLIENT  the UDP load client: the C one (built with cc; the
- *                                         default, falling back to node without a compiler) or dgram
+ *   --load-client=native|node BENCH_LOAD_CLIENT  the echo and UDP load clients: the C ones (built
+ *                                         with cc; the default, falling back to node without a
+ *                                         compiler) or the Node ones (net, dgram)
  *   --quiet-wait=MS BENCH_QUIET_WAIT_MS   before each rep, wait while a core is > 20 % busy with something
  *                                         else, up to MS in total over the run (default 120000; 0 = off)
  *   --only=a,b      BENCH_ONLY            run only cases whose id contains one of these
@@ -35,7 +36,7 @@ export interface Settings {
   readonly quietWaitMs: number;
   readonly echoWindow: number;
   readonly udpWindow: number;
-  readonly udpClient: "native" | "node";
+  readonly loadClient: "native" | "node";
   readonly autocannonReps: number;
   readonly autocannonDurationMs: number;
   readonly memoryConnections: number;
@@ -65,7 +66,7 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
     if (m === null) throw new Error(`unexpected argument ${JSON.stringify(arg)}`);
     flags.set(m[1] as string, m[2] ?? "true");
   }
-  const known = ["smoke", "quiet-wait", "echo-window", "udp-window", "udp-client", "reps", "http-reps", "duration", "warmup", "autocannon-reps", "memory-connections", "only", "out", "cpu-prof", "verbose"];
+  const known = ["smoke", "quiet-wait", "echo-window", "udp-window", "load-client", "reps", "http-reps", "duration", "warmup", "autocannon-reps", "memory-connections", "only", "out", "cpu-prof", "verbose"];
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown flag --${key}; known: ${known.map((k) => `--${k}`).join(" ")}`);
   const smoke = flags.get("smoke") === "true";
   const pick = (flag: string, envName: string) => flags.get(flag) ?? env[envName];
@@ -73,8 +74,8 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
-  const udpClient = pick("udp-client", "BENCH_UDP_CLIENT") ?? "native";
-  if (udpClient !== "native" && udpClient !== "node") throw new Error(`--udp-client must be native or node; got ${JSON.stringify(udpClient)}`);
+  const loadClient = pick("load-client", "BENCH_LOAD_CLIENT") ?? "native";
+  if (loadClient !== "native" && loadClient !== "node") throw new Error(`--load-client must be native or node; got ${JSON.stringify(loadClient)}`);
   const outDir = flags.get("out") ?? (smoke ? `${BENCH_DIR}results/tmp` : `${BENCH_DIR}results`);
   if (smoke) {
     return {
@@ -87,7 +88,7 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
       quietWaitMs: positiveInt("quiet-wait", pick("quiet-wait", "BENCH_QUIET_WAIT_MS"), 0, 0),
       echoWindow: positiveInt("echo-window", pick("echo-window", "BENCH_ECHO_WINDOW"), 1),
       udpWindow: positiveInt("udp-window", pick("udp-window", "BENCH_UDP_WINDOW"), 16),
-      udpClient,
+      loadClient,
       autocannonReps: 1,
       autocannonDurationMs: 300,
       memoryConnections: 200,
@@ -110,7 +111,7 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
     quietWaitMs: positiveInt("quiet-wait", pick("quiet-wait", "BENCH_QUIET_WAIT_MS"), 120_000, 0),
     echoWindow: positiveInt("echo-window", pick("echo-window", "BENCH_ECHO_WINDOW"), 1),
     udpWindow: positiveInt("udp-window", pick("udp-window", "BENCH_UDP_WINDOW"), 16),
-    udpClient,
+    loadClient,
     autocannonReps: positiveInt("autocannon-reps", pick("autocannon-reps", "BENCH_AUTOCANNON_REPS"), 3, 0),
     autocannonDurationMs: 1000,
     memoryConnections: positiveInt("memory-connections", pick("memory-connections", "BENCH_MEMORY_CONNECTIONS"), 10_000),

@@ -75,7 +75,7 @@ interface Results {
   errors: unknown[];
   rows: Row[];
   machine: { cpus: number; node: string };
-  settings: { udpClient?: string };
+  settings: { loadClient?: { echo: string; udp: string } };
 }
 
 const out = mkdtempSync(path.join(os.tmpdir(), "tako-bench-smoke-"));
@@ -91,7 +91,7 @@ describe("bench smoke run", () => {
     expect(results.errors).toEqual([]);
     expect(results.machine.node).toBe(process.version);
     // With a C compiler on the machine the UDP figures come from the native client.
-    if (spawnSync(process.env.CC ?? "cc", ["--version"]).status === 0) expect(results.settings.udpClient).toBe("native");
+    if (spawnSync(process.env.CC ?? "cc", ["--version"]).status === 0) expect(results.settings.loadClient).toEqual({ echo: "native", udp: "native" });
     expect(results.rows.map((row) => row.id).sort()).toEqual([...EXPECTED_ROWS].sort());
     for (const row of results.rows) {
       expect(row.reps, row.id).toBeGreaterThanOrEqual(1);
@@ -110,15 +110,16 @@ describe("bench smoke run", () => {
     expect(r.stdout).toContain("| Case | Unit |");
   });
 
-  it("runs the UDP cases with the Node client too (the fallback where no C compiler exists)", { timeout: 120_000 }, async () => {
+  it("runs the echo and UDP cases with the Node clients too (the fallback where no C compiler exists)", { timeout: 120_000 }, async () => {
     buildIfMissing();
-    const nodeOut = path.join(out, "udp-node");
-    const r = await run(["--smoke", "--only=udp", "--udp-client=node", `--out=${nodeOut}`]);
+    const nodeOut = path.join(out, "node-clients");
+    const r = await run(["--smoke", "--only=echo-64-16,echo-16k,udp", "--load-client=node", `--out=${nodeOut}`]);
     expect(r.code, `bench exited ${r.code}\n${r.stderr.slice(-4000)}`).toBe(0);
     const results = JSON.parse(readFileSync(path.join(nodeOut, "latest.json"), "utf8")) as Results;
     expect(results.errors).toEqual([]);
-    expect(results.settings.udpClient).toBe("node");
-    expect(results.rows.map((row) => row.id).sort()).toEqual(["udp-echo-1400", "udp-echo-1400-send", "udp-echo-64", "udp-echo-64-send"]);
+    expect(results.settings.loadClient).toEqual({ echo: "node", udp: "node" });
+    const ids = ["tcp-echo-16k-16", "tcp-echo-64-16", "udp-echo-1400", "udp-echo-1400-send", "udp-echo-64", "udp-echo-64-send", "unix-echo-16k-16", "unix-echo-64-16"];
+    expect(results.rows.map((row) => row.id).sort()).toEqual(ids);
     for (const row of results.rows) expect(Number.isFinite(row.comparisons[0]?.ratio.median), row.id).toBe(true);
   });
 });

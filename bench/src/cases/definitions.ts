@@ -14,6 +14,7 @@ import type { Group, ThroughputCase } from "./throughput.ts";
 /** The names of the load clients, as the results report them. */
 export const CLIENTS = {
   echo: "tako-bench echo client (raw net, onread, 1 message in flight per connection)",
+  echoNative: "tako-bench native echo client (C, bench/native/echo-client.c: epoll, 1 message in flight per connection)",
   udp: "tako-bench UDP client (connected dgram sockets, bounded window)",
   udpNative: "tako-bench native UDP client (C, bench/native/udp-echo-client.c: connected sockets, recvmmsg/sendmmsg, bounded window)",
   http: "tako-bench HTTP client (raw net keep-alive HTTP/1.1, pre-built requests, Content-Length framing, 1 in flight per connection)",
@@ -26,30 +27,30 @@ export function socketPath(tag: string): string {
   return path.join(os.tmpdir(), `tb-${tag}-${Math.random().toString(36).slice(2, 8)}.sock`);
 }
 
-function echoCase(family: "tcp" | "unix", size: number, connections: number, reps: number, window: number): ThroughputCase {
+function echoCase(family: "tcp" | "unix", size: number, connections: number, reps: number, window: number, binary: string | undefined): ThroughputCase {
   const big = size >= 1024;
   const label = family === "tcp" ? "TCP" : "Unix";
   return {
     id: `${family}-echo-${big ? `${size / 1024}k` : size}-${connections}`,
     name: `${label} echo ${big ? `${size / 1024} KiB` : `${size} B`} x ${connections} conns${window > 1 ? ` (window ${window})` : ""}`,
     unit: big ? "MB/s" : "msg/s",
-    source: CLIENTS.echo,
+    source: binary === undefined ? CLIENTS.echo : CLIENTS.echoNative,
     reps,
     blocks: 3,
     goals: { node: { min: 0.97 } },
     async measure(client: ChildHandle, target: Target, warmupMs: number, durationMs: number) {
-      const r = await client.call<EchoResult>("echo", { target, connections, size, window, warmupMs, durationMs });
+      const r = await client.call<EchoResult>("echo", { target, connections, size, window, warmupMs, durationMs, binary });
       return { figure: big ? r.mbPerSec : r.messagesPerSec, detail: { clientCpu: r.clientCpu } };
     },
   };
 }
 
-/** The TCP and Unix echo groups: ours vs plain `net`. */
-export function echoGroups(s: Settings): Group[] {
+/** The TCP and Unix echo groups: ours vs plain `net`. `binary` is the native load client, if built. */
+export function echoGroups(s: Settings, binary: string | undefined): Group[] {
   return (["tcp", "unix"] as const).map((family) => ({
     family: `${family}-echo` as const,
     impls: ["tako", "node"] as const,
-    cases: [echoCase(family, 64, 16, s.reps, s.echoWindow), echoCase(family, 64, 256, s.reps, s.echoWindow), echoCase(family, 16_384, 16, s.reps, s.echoWindow)],
+    cases: [echoCase(family, 64, 16, s.reps, s.echoWindow, binary), echoCase(family, 64, 256, s.reps, s.echoWindow, binary), echoCase(family, 16_384, 16, s.reps, s.echoWindow, binary)],
     ...(family === "unix" ? { path: (impl: string) => socketPath(`echo-${impl}`) } : {}),
   }));
 }

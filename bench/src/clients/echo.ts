@@ -4,8 +4,10 @@
  * each completed message is replaced at once (several completions in one read are replaced with
  * one write of that many messages). Reads go into a fixed buffer (`onread`), writes are views of
  * one pre-built buffer: the client stays lighter than the server, and with enough messages in
- * flight the server core, not wake-up latency, sets the pace.
+ * flight the server core, not wake-up latency, sets the pace. With `binary` the native client
+ * (bench/native/echo-client.c) runs the same protocol at a fraction of the CPU.
  */
+import { execFile } from "node:child_process";
 import * as net from "node:net";
 import type { Target } from "../servers/types.ts";
 import { connectOptions, openMany, sleep, Window, type RunWindow } from "./common.ts";
@@ -19,6 +21,8 @@ export interface EchoArgs {
   readonly window?: number;
   readonly warmupMs: number;
   readonly durationMs: number;
+  /** The native client to run instead of the Node one. */
+  readonly binary?: string | undefined;
 }
 
 /** What the `echo` command reports. */
@@ -30,7 +34,28 @@ export interface EchoResult extends RunWindow {
 }
 
 /** Runs the echo load against a target and reports messages/s and MB/s over the measured window. */
-export async function runEcho(args: EchoArgs): Promise<EchoResult> {
+export function runEcho(args: EchoArgs): Promise<EchoResult> {
+  return args.binary === undefined ? runNodeEcho(args) : runNativeEcho(args, args.binary);
+}
+
+async function runNativeEcho(args: EchoArgs, binary: string): Promise<EchoResult> {
+  const where = "path" in args.target ? ["unix", args.target.path] : ["tcp", args.target.host, String(args.target.port)];
+  const argv = [...where, ...[args.connections, args.size, args.window ?? 1, args.warmupMs, args.durationMs].map(String)];
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(binary, argv, { timeout: args.warmupMs + args.durationMs + 30_000 }, (error, out, err) => (error ? reject(new Error(`${binary} failed: ${err || error.message}`)) : resolve(out)));
+  });
+  const r = JSON.parse(stdout) as { ms: number; cpuMs: number; messages: number; bytes: number };
+  return {
+    ms: r.ms,
+    clientCpu: r.cpuMs / r.ms,
+    messages: r.messages,
+    bytes: r.bytes,
+    messagesPerSec: (r.messages / r.ms) * 1000,
+    mbPerSec: r.bytes / 1e6 / (r.ms / 1000),
+  };
+}
+
+async function runNodeEcho(args: EchoArgs): Promise<EchoResult> {
   const window = args.window ?? 1;
   const size = args.size;
   const all = Buffer.alloc(size * window, 0x61);
