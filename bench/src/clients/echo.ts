@@ -7,9 +7,9 @@
  * flight the server core, not wake-up latency, sets the pace. With `binary` the native client
  * (bench/native/echo-client.c) runs the same protocol at a fraction of the CPU.
  */
-import { execFile } from "node:child_process";
 import * as net from "node:net";
 import type { Target } from "../servers/types.ts";
+import { runNative } from "./native.ts";
 import { connectOptions, openMany, sleep, Window, type RunWindow } from "./common.ts";
 
 /** Arguments of the `echo` command. */
@@ -41,10 +41,7 @@ export function runEcho(args: EchoArgs): Promise<EchoResult> {
 async function runNativeEcho(args: EchoArgs, binary: string): Promise<EchoResult> {
   const where = "path" in args.target ? ["unix", args.target.path] : ["tcp", args.target.host, String(args.target.port)];
   const argv = [...where, ...[args.connections, args.size, args.window ?? 1, args.warmupMs, args.durationMs].map(String)];
-  const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(binary, argv, { timeout: args.warmupMs + args.durationMs + 30_000 }, (error, out, err) => (error ? reject(new Error(`${binary} failed: ${err || error.message}`)) : resolve(out)));
-  });
-  const r = JSON.parse(stdout) as { ms: number; cpuMs: number; messages: number; bytes: number };
+  const r = await runNative<{ ms: number; cpuMs: number; messages: number; bytes: number }>(binary, argv, args.warmupMs + args.durationMs + 30_000);
   return {
     ms: r.ms,
     clientCpu: r.cpuMs / r.ms,

@@ -3,7 +3,7 @@
  * first use into results/tmp/native/ and rebuilt when their source changes. A machine without a
  * compiler falls back to the Node clients; the results name the client that produced each figure.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { benchDir } from "../settings.ts";
@@ -30,4 +30,14 @@ export function buildNative(name: string): NativeBuild {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
     return { error: `${compiler} could not build ${path.relative(benchDir, source)}: ${stderr || (error as Error).message}` };
   }
+}
+
+/** Runs a native client to the end and parses the one JSON line it prints. */
+export function runNative<T>(binary: string, argv: readonly string[], timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    execFile(binary, argv, { timeout: timeoutMs }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${binary} failed: ${stderr || error.message}`));
+      else resolve(JSON.parse(stdout) as T);
+    });
+  });
 }

@@ -5,10 +5,10 @@
  * With `binary` the native client (bench/native/udp-echo-client.c) runs the same protocol at a
  * fraction of the CPU, so the server, not the client, limits the figure; without, dgram sockets.
  */
-import { execFile } from "node:child_process";
 import * as dgram from "node:dgram";
 import { once } from "node:events";
 import { sleep, Window, type RunWindow } from "./common.ts";
+import { runNative } from "./native.ts";
 
 /** Arguments of the `udp` command. */
 export interface UdpArgs {
@@ -57,10 +57,7 @@ interface NativeReport {
 async function runNativeUdp(args: UdpArgs, binary: string): Promise<UdpResult> {
   const { host, port } = args.target;
   const argv = [host, port, args.size, args.sockets, args.window, args.warmupMs, args.durationMs, args.lossTimeoutMs ?? 50].map(String);
-  const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(binary, argv, { timeout: args.warmupMs + args.durationMs + 10_000 }, (error, out, err) => (error ? reject(new Error(`${binary} failed: ${err || error.message}`)) : resolve(out)));
-  });
-  const r = JSON.parse(stdout) as NativeReport;
+  const r = await runNative<NativeReport>(binary, argv, args.warmupMs + args.durationMs + 10_000);
   return {
     ms: r.ms,
     clientCpu: r.cpuMs / r.ms,
