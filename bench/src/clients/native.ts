@@ -4,20 +4,22 @@
  * compiler falls back to the Node clients; the results name the client that produced each figure.
  */
 import { execFile, execFileSync } from "node:child_process";
-import { mkdirSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { benchDir } from "../settings.ts";
 
 /** What building a native client gave: the binary, or why there is none. */
 export type NativeBuild = { readonly binary: string } | { readonly error: string };
 
-/** Builds `bench/native/<name>.c` (if its binary is missing or older than the source). */
+/** Builds `bench/native/<name>.c` (if its binary is missing or older than the sources). */
 export function buildNative(name: string): NativeBuild {
   const source = path.join(benchDir, "native", `${name}.c`);
   const outDir = path.join(benchDir, "results", "tmp", "native");
   const binary = path.join(outDir, name);
   try {
-    if (statSync(binary).mtimeMs >= statSync(source).mtimeMs) return { binary };
+    // Rebuilt when the source or a header beside it (clock.h) is newer than the binary.
+    const newest = Math.max(...readdirSync(path.dirname(source)).map((f) => statSync(path.join(path.dirname(source), f)).mtimeMs));
+    if (statSync(binary).mtimeMs >= newest) return { binary };
   } catch {
     // Not built yet.
   }
