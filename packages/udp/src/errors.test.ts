@@ -185,6 +185,22 @@ describe("UdpSocket.send (fire and forget)", () => {
     expect(server.socket.sendErrors).toBe(1);
   });
 
+  it("logs a persistent failure at most once a second, with the count of the lines it held back", async () => {
+    const { logger, entries } = recordingLogger();
+    const server = await serveUdp("127.0.0.1:0", () => {}, { logger });
+    cleanup.push(() => server.shutdown());
+    const target = { address: "127.0.0.1", port: 9 };
+    for (let i = 0; i < 50; i++) server.socket.send(Buffer.alloc(70_000), target);
+    await waitFor(() => server.stats().sendErrors === 50);
+    expect(entries.filter((e) => e.msg === "udp send failed")).toHaveLength(1);
+    await sleep(1_050);
+    server.socket.send(Buffer.alloc(70_000), target);
+    await waitFor(() => server.stats().sendErrors === 51);
+    const warned = entries.filter((e) => e.msg === "udp send failed");
+    expect(warned).toHaveLength(2);
+    expect(warned[1]?.obj).toMatchObject({ kind: "udp", unlogged: 49, err: { code: "EMSGSIZE" } });
+  });
+
   it("after close counts a ClosedError instead of throwing", async () => {
     const { logger, entries } = recordingLogger();
     const server = await serveUdp("127.0.0.1:0", () => {}, { logger });

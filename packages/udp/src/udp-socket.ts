@@ -17,6 +17,9 @@ export interface UdpTarget {
   readonly port: number;
 }
 
+/** Failed `send` calls are logged at most this often. */
+const LOG_INTERVAL_MS = 1_000;
+
 /**
  * Options of a {@link UdpSocket} made by hand (`serveUdp` passes the server's own).
  *
@@ -26,7 +29,10 @@ export interface UdpTarget {
  * ```
  */
 export interface UdpSocketOptions {
-  /** Where failures of {@link UdpSocket.send} are reported (`warn`); without one they are only counted. */
+  /**
+   * Where failures of {@link UdpSocket.send} are reported (`warn`, at most one line a second, with
+   * the count of those not logged since); without one they are only counted.
+   */
   readonly logger?: Logger | undefined;
 }
 
@@ -51,6 +57,9 @@ export class UdpSocket {
   readonly #logger: Logger | undefined;
   #closed = false;
   #sendErrors = 0;
+  /** When the last failed `send` was logged, and how many failed since without a line. */
+  #loggedAt = -Infinity;
+  #unlogged = 0;
 
   /** Wraps a `dgram.Socket`; `serveUdp` makes one per server, handlers receive it. */
   constructor(socket: Socket, options: UdpSocketOptions = {}) {
@@ -100,7 +109,8 @@ export class UdpSocket {
    * handler does not need (what `dgram`'s `send` without a callback is, minus the silence). It
    * never throws for a failed send: after the socket closed, or when the OS refuses the datagram
    * (`EMSGSIZE`, `ENETUNREACH`, ...), the failure is counted in {@link UdpSocket.sendErrors}
-   * (`stats().sendErrors` of the server) and reported to the logger. Invalid arguments (data that
+   * (`stats().sendErrors` of the server) and reported to the logger (at most one line a second,
+   * so a persistent failure at full rate cannot flood it). Invalid arguments (data that
    * is not bytes or a string, a bad port) throw at once, as in `dgram`.
    *
    * @example
@@ -130,7 +140,16 @@ export class UdpSocket {
 
   #sendFailed(error: unknown): void {
     this.#sendErrors++;
-    this.#logger?.warn({ kind: "udp", err: error }, "udp send failed");
+    if (this.#logger === undefined) return;
+    const now = performance.now();
+    if (now - this.#loggedAt < LOG_INTERVAL_MS) {
+      this.#unlogged++;
+      return;
+    }
+    this.#loggedAt = now;
+    const unlogged = this.#unlogged;
+    this.#unlogged = 0;
+    this.#logger.warn(unlogged === 0 ? { kind: "udp", err: error } : { kind: "udp", err: error, unlogged }, "udp send failed");
   }
 
   #failure(error: unknown): unknown {
