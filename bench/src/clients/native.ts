@@ -4,7 +4,7 @@
  * compiler falls back to the Node clients; the results name the client that produced each figure.
  */
 import { execFile, execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { benchDir } from "../settings.ts";
 
@@ -25,10 +25,15 @@ export function buildNative(name: string): NativeBuild {
   }
   mkdirSync(outDir, { recursive: true });
   const compiler = process.env.CC ?? "cc";
+  // Built under a temporary name and renamed into place, so a run that is executing the old
+  // binary (a concurrent bench) never sees a half-written one.
+  const building = `${binary}.${process.pid}.tmp`;
   try {
-    execFileSync(compiler, ["-O2", "-Wall", "-o", binary, source], { stdio: ["ignore", "ignore", "pipe"] });
+    execFileSync(compiler, ["-O2", "-Wall", "-o", building, source], { stdio: ["ignore", "ignore", "pipe"] });
+    renameSync(building, binary);
     return { binary };
   } catch (error) {
+    rmSync(building, { force: true });
     const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
     return { error: `${compiler} could not build ${path.relative(benchDir, source)}: ${stderr || (error as Error).message}` };
   }
