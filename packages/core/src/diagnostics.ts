@@ -20,6 +20,8 @@ export const CHANNELS = Object.freeze({
   connectionClosed: "tako:connection-closed",
   /** `{ kind, server, peer, error }` when a handler throws or rejects. */
   handlerError: "tako:handler-error",
+  /** `{ kind, server, peer, error }` when a peer broke the protocol (a {@link ProtocolError}); its connection was destroyed. */
+  protocolError: "tako:protocol-error",
   /** `{ kind, server }` when shutdown starts. */
   shutdown: "tako:shutdown",
   /** `{ kind, server, report }` when the drain is over. */
@@ -55,6 +57,24 @@ export interface HandlerErrorMessage {
 }
 
 /**
+ * The message published on {@link CHANNELS.protocolError}.
+ *
+ * @example
+ * ```ts
+ * subscribe(CHANNELS.protocolError, (msg) => {
+ *   const { kind, error } = msg as ProtocolErrorMessage;
+ *   metrics.increment(`${kind}.protocol_errors.${(error as ProtocolError).code}`);
+ * });
+ * ```
+ */
+export interface ProtocolErrorMessage {
+  readonly kind: ListenerKind;
+  readonly server: unknown;
+  readonly peer: unknown;
+  readonly error: unknown;
+}
+
+/**
  * The message published on {@link CHANNELS.drainDone}.
  *
  * @example
@@ -81,6 +101,7 @@ export const channels = Object.freeze({
   connection: diagnosticsChannel.channel(CHANNELS.connection),
   connectionClosed: diagnosticsChannel.channel(CHANNELS.connectionClosed),
   handlerError: diagnosticsChannel.channel(CHANNELS.handlerError),
+  protocolError: diagnosticsChannel.channel(CHANNELS.protocolError),
   shutdown: diagnosticsChannel.channel(CHANNELS.shutdown),
   drainDone: diagnosticsChannel.channel(CHANNELS.drainDone),
 });

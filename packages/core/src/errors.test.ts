@@ -1,6 +1,6 @@
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { BindError, ClosedError, InvalidAddressError, InvalidConfigError, InvalidSocketPathError, isPeerGone, TakoError, UnsupportedError } from "./errors.ts";
+import { BindError, ClosedError, FrameTooLargeError, InvalidAddressError, InvalidConfigError, InvalidSocketPathError, isPeerGone, ProtocolError, TakoError, UnsupportedError } from "./errors.ts";
 
 describe("errors", () => {
   it("every Tako error is a TakoError with a stable code and its own name", () => {
@@ -10,6 +10,9 @@ describe("errors", () => {
       [new InvalidSocketPathError("x"), "ERR_TAKO_INVALID_SOCKET_PATH", "InvalidSocketPathError"],
       [new UnsupportedError("x"), "ERR_TAKO_UNSUPPORTED", "UnsupportedError"],
       [new ClosedError("x"), "ERR_TAKO_CLOSED", "ClosedError"],
+      [new ProtocolError("x"), "ERR_TAKO_PROTOCOL", "ProtocolError"],
+      [new ProtocolError("x", { code: "ERR_TAKO_TRUNCATED_FRAME" }), "ERR_TAKO_TRUNCATED_FRAME", "ProtocolError"],
+      [new FrameTooLargeError("x", 10, 11), "ERR_TAKO_FRAME_TOO_LARGE", "FrameTooLargeError"],
     ];
     for (const [err, code, name] of cases) {
       expect(err).toBeInstanceOf(TakoError);
@@ -17,6 +20,14 @@ describe("errors", () => {
       expect(err.code).toBe(code);
       expect(err.name).toBe(name);
     }
+  });
+
+  it("FrameTooLargeError is a ProtocolError carrying the limit and the size", () => {
+    const err = new FrameTooLargeError("frame of 4294967295 bytes is over the 1048576-byte limit", 1_048_576, 4_294_967_295);
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect(err).toMatchObject({ limit: 1_048_576, size: 4_294_967_295 });
+    const cause = new Error("inner");
+    expect(new ProtocolError("x", { cause }).cause).toBe(cause);
   });
 
   it("BindError keeps the OS code of a real failed listen", async () => {

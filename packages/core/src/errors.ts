@@ -125,6 +125,52 @@ export class ClosedError extends TakoError {
   }
 }
 
+/**
+ * The peer broke the wire protocol: a malformed PROXY header, a frame past its size limit, a
+ * stream that ended inside a frame. It is the client's fault, not a server bug: a stream handler
+ * that rejects with one has its connection destroyed and counted in `stats().protocolErrors`,
+ * logged at debug and published on `tako:protocol-error`, never printed as a handler error.
+ * `code` is `ERR_TAKO_PROTOCOL` unless a subclass or the thrower names a finer one
+ * (`ERR_TAKO_TRUNCATED_FRAME`, `ERR_TAKO_PROXY_HEADER`, ...).
+ *
+ * @example
+ * ```ts
+ * if (!line.startsWith("HELLO ")) throw new ProtocolError(`expected HELLO, got ${JSON.stringify(line.slice(0, 32))}`);
+ * throw new ProtocolError("stream ended inside a frame", { code: "ERR_TAKO_TRUNCATED_FRAME" });
+ * ```
+ */
+export class ProtocolError extends TakoError {
+  constructor(message: string, options?: ErrorOptions & { code?: string }) {
+    super(options?.code ?? "ERR_TAKO_PROTOCOL", message, options);
+  }
+}
+
+/**
+ * A frame (a line, a length-prefixed payload, a netstring) declared or grew past its limit; it is
+ * refused before the rest is buffered or anything of the declared size is allocated.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   for await (const line of lines(socket, { maxLineLength: 1024 })) handle(line);
+ * } catch (err) {
+ *   if (err instanceof FrameTooLargeError) console.log(err.limit, err.size);
+ * }
+ * ```
+ */
+export class FrameTooLargeError extends ProtocolError {
+  /** The limit that was passed, in bytes. */
+  readonly limit: number;
+  /** The declared size, or the bytes seen so far when the size is not declared (a line). */
+  readonly size: number;
+
+  constructor(message: string, limit: number, size: number, options?: ErrorOptions) {
+    super(message, { ...options, code: "ERR_TAKO_FRAME_TOO_LARGE" });
+    this.limit = limit;
+    this.size = size;
+  }
+}
+
 /** Error codes a client going away produces; they are normal, not errors worth reporting. */
 const PEER_GONE = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "ERR_STREAM_PREMATURE_CLOSE", "ERR_STREAM_DESTROYED", "ECANCELED", "ETIMEDOUT"]);
 

@@ -1,12 +1,24 @@
 export { formatAddress, parseAddress, toSocketAddress, type AddressInput, type ListenAddress, type SocketAddress } from "./address.ts";
 export { checkCount, checkDuration, checkKnownKeys, DEFAULT_SERVER_CONFIG, validateServerConfig, type ServerConfig } from "./config.ts";
-export { channels, CHANNELS, type DrainDoneMessage, type HandlerErrorMessage, type ListenerKind } from "./diagnostics.ts";
+export { channels, CHANNELS, type DrainDoneMessage, type HandlerErrorMessage, type ListenerKind, type ProtocolErrorMessage } from "./diagnostics.ts";
 export { DEFAULT_DRAIN_TIMEOUT, Drain, DrainUnit, type DrainReport, type HandlerContext } from "./drain.ts";
-export { BindError, ClosedError, InvalidAddressError, InvalidConfigError, InvalidSocketPathError, isPeerGone, TakoError, UnsupportedError } from "./errors.ts";
+export {
+  BindError,
+  ClosedError,
+  FrameTooLargeError,
+  InvalidAddressError,
+  InvalidConfigError,
+  InvalidSocketPathError,
+  isPeerGone,
+  ProtocolError,
+  TakoError,
+  UnsupportedError,
+} from "./errors.ts";
 export type { Logger } from "./logger.ts";
 export {
   BuiltServer,
   reportHandlerError,
+  reportProtocolError,
   Server,
   ServerBuilder,
   ServerHandle,

@@ -2,6 +2,7 @@ import type { SocketAddress } from "./address.ts";
 import { BuiltServer, checkDuration, ServerBuilder } from "./config.ts";
 import { channels, type ListenerKind } from "./diagnostics.ts";
 import { DEFAULT_DRAIN_TIMEOUT, type Drain, type DrainReport } from "./drain.ts";
+import type { ProtocolError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { onShutdownSignal, type ShutdownSignal } from "./shutdown.ts";
 
@@ -10,7 +11,7 @@ import { onShutdownSignal, type ShutdownSignal } from "./shutdown.ts";
  *
  * @example
  * ```ts
- * const { active, accepted, rejected, handlerErrors }: ServerStats = server.stats();
+ * const { active, accepted, rejected, handlerErrors, protocolErrors }: ServerStats = server.stats();
  * ```
  */
 export interface ServerStats {
@@ -20,8 +21,10 @@ export interface ServerStats {
   readonly accepted: number;
   /** Connections refused by a cap (`maxConnections` with `"reject"`, queue full or wait timeout). */
   readonly rejected: number;
-  /** Handlers that threw or rejected. */
+  /** Handlers that threw or rejected (not counting {@link ProtocolError}s). */
   readonly handlerErrors: number;
+  /** Connections (or datagrams) ended because the peer broke the protocol (a {@link ProtocolError}). */
+  readonly protocolErrors: number;
   /** UDP only: datagrams dropped because `maxInFlight` handlers were already running. */
   readonly dropped?: number;
 }
@@ -89,6 +92,7 @@ export interface Counters {
   accepted: number;
   rejected: number;
   handlerErrors: number;
+  protocolErrors: number;
   dropped: number;
 }
 
@@ -136,7 +140,7 @@ export class ServerHandle<Address> implements Server<Address> {
   readonly address: Address;
   readonly finished: Promise<DrainReport>;
   /** The counters this server's listener increments. */
-  readonly counters: Counters = { accepted: 0, rejected: 0, handlerErrors: 0, dropped: 0 };
+  readonly counters: Counters = { accepted: 0, rejected: 0, handlerErrors: 0, protocolErrors: 0, dropped: 0 };
   readonly #init: ServerHandleInit<Address>;
   readonly #drainTimeout: number;
   #resolveFinished!: (report: DrainReport) => void;
@@ -160,9 +164,9 @@ export class ServerHandle<Address> implements Server<Address> {
   }
 
   stats(): ServerStats {
-    const { accepted, rejected, handlerErrors, dropped } = this.counters;
+    const { accepted, rejected, handlerErrors, protocolErrors, dropped } = this.counters;
     const active = this.#init.drain.active;
-    return this.#init.countsDrops ? { active, accepted, rejected, handlerErrors, dropped } : { active, accepted, rejected, handlerErrors };
+    return this.#init.countsDrops ? { active, accepted, rejected, handlerErrors, protocolErrors, dropped } : { active, accepted, rejected, handlerErrors, protocolErrors };
   }
 
   shutdown(options: ShutdownOptions = {}): Promise<DrainReport> {
@@ -228,6 +232,22 @@ export function reportHandlerError(server: ServerHandle<unknown>, kind: Listener
     const where = formatPeer(peer);
     stderrLogger.error({ err: error }, `${kind} handler failed${where ? ` for ${where}` : ""}`);
   }
+}
+
+/**
+ * Reports a peer's protocol violation (a {@link ProtocolError}): counted in
+ * `stats().protocolErrors`, published on `tako:protocol-error`, logged at debug if a logger is
+ * set, and otherwise silent (it is the client's fault, not the server's).
+ *
+ * @example
+ * ```ts
+ * if (error instanceof ProtocolError) reportProtocolError(handle, "tcp", logger, peer, error);
+ * ```
+ */
+export function reportProtocolError(server: ServerHandle<unknown>, kind: ListenerKind, logger: Logger | undefined, peer: unknown, error: ProtocolError): void {
+  server.counters.protocolErrors++;
+  if (channels.protocolError.hasSubscribers) channels.protocolError.publish({ kind, server, peer, error });
+  logger?.debug({ err: error, peer, kind, code: error.code }, `${kind} protocol error`);
 }
 
 function formatPeer(peer: unknown): string {

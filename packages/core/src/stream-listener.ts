@@ -3,9 +3,9 @@ import type * as net from "node:net";
 import { checkCount, checkDuration, checkKnownKeys } from "./config.ts";
 import { channels } from "./diagnostics.ts";
 import { Drain, type DrainUnit, type HandlerContext } from "./drain.ts";
-import { InvalidConfigError, isPeerGone } from "./errors.ts";
+import { InvalidConfigError, isPeerGone, ProtocolError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
-import { reportHandlerError, ServerHandle, type Server } from "./server.ts";
+import { reportHandlerError, reportProtocolError, ServerHandle, type Server } from "./server.ts";
 import type { ShutdownSignal } from "./shutdown.ts";
 
 /**
@@ -374,8 +374,11 @@ class StreamMachine<Peer, Address> {
   fail(socket: net.Socket, peer: Peer, error: unknown): void {
     socket.destroy();
     if (isPeerGone(error) || this.isShutdownAbort(error)) return;
-    const handle = this.handle;
-    if (handle !== undefined) reportHandlerError(handle as ServerHandle<unknown>, this.kind, this.logger, peer, error);
+    const handle = this.handle as ServerHandle<unknown> | undefined;
+    if (handle === undefined) return;
+    // The peer broke the protocol: its fault, counted and published, printed only at debug.
+    if (error instanceof ProtocolError) reportProtocolError(handle, this.kind, this.logger, peer, error);
+    else reportHandlerError(handle, this.kind, this.logger, peer, error);
   }
 
   /** A handler that rejects with the drain's own abort (it was waiting on `ctx.signal`) is not at fault. */

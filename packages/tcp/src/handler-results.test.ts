@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { CHANNELS, serveTcp, type SocketAddress, type TcpHandler } from "@tako/tcp";
+import { CHANNELS, FrameTooLargeError, serveTcp, type SocketAddress, type TcpHandler } from "@tako/tcp";
 import { closed, connect, readAll, readBytes, recordingLogger, sleep } from "./test-utils.ts";
 
 interface HandlerErrorMessage {
@@ -88,6 +88,47 @@ describe("handler results", () => {
     survivor.write("b");
     expect((await readBytes(survivor, 1)).toString()).toBe("b");
     survivor.end();
+  });
+
+  it("a ProtocolError is the peer's fault: destroyed, counted in protocolErrors, debug only, published on its own channel", async () => {
+    const logger = recordingLogger();
+    const protocolMessages: unknown[] = [];
+    const onProtocolError = (message: unknown) => void protocolMessages.push(message);
+    subscribe(CHANNELS.protocolError, onProtocolError);
+    const lines: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      for (const withLogger of [true, false]) {
+        await using server = await serveTcp(
+          "127.0.0.1:0",
+          async (socket) => {
+            for await (const chunk of socket) {
+              if (String(chunk).includes("garbage")) throw new FrameTooLargeError("line too long", 4, 7);
+              socket.write(chunk);
+            }
+          },
+          withLogger ? { logger } : {},
+        );
+        const bad = await connect(server.address.port);
+        bad.write("garbage");
+        await closed(bad);
+        await expect.poll(() => server.stats().protocolErrors).toBe(1);
+        expect(server.stats()).toMatchObject({ handlerErrors: 0, protocolErrors: 1, active: 0 });
+      }
+    } finally {
+      process.stderr.write = write;
+      unsubscribe(CHANNELS.protocolError, onProtocolError);
+    }
+    expect(published).toHaveLength(0);
+    expect(protocolMessages).toHaveLength(2);
+    expect(protocolMessages[0]).toMatchObject({ kind: "tcp", error: { code: "ERR_TAKO_FRAME_TOO_LARGE" }, peer: { address: "127.0.0.1" } });
+    expect(logger.records.map((r) => r.level)).toContain("debug");
+    expect(logger.records.filter((r) => r.level === "error")).toHaveLength(0);
+    expect(lines.join("")).not.toContain("handler failed");
   });
 
   it("a client reset is normal: a handler that rejects with ECONNRESET/EPIPE is not reported", async () => {

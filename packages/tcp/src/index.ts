@@ -3,8 +3,10 @@ export { reusePortSupported, TCP_OPTION_KEYS, type TcpServeOptions } from "./opt
 export {
   BindError,
   CHANNELS,
+  FrameTooLargeError,
   InvalidAddressError,
   InvalidConfigError,
+  ProtocolError,
   shutdownSignal,
   TakoError,
   UnsupportedError,

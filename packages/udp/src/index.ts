@@ -4,9 +4,11 @@ export { UdpSocket, type UdpSocketOptions, type UdpTarget } from "./udp-socket.t
 export {
   BindError,
   CHANNELS,
+  FrameTooLargeError,
   ClosedError,
   InvalidAddressError,
   InvalidConfigError,
+  ProtocolError,
   shutdownSignal,
   TakoError,
   UnsupportedError,

@@ -39,7 +39,7 @@ describe("serveUdp", () => {
     expect(await client.ask("hello", server.address.port)).toBe("hello");
     expect(seen).toMatchObject({ address: "127.0.0.1", port: client.port, family: "IPv4", size: 5 });
     await waitFor(() => server.stats().active === 0);
-    expect(server.stats()).toEqual({ active: 0, accepted: 1, rejected: 0, handlerErrors: 0, dropped: 0, sendErrors: 0 });
+    expect(server.stats()).toEqual({ active: 0, accepted: 1, rejected: 0, handlerErrors: 0, protocolErrors: 0, dropped: 0, sendErrors: 0 });
   });
 
   it("serves IPv6 on ::1", async () => {

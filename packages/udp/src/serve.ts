@@ -9,7 +9,9 @@ import {
   formatAddress,
   InvalidConfigError,
   parseAddress,
+  ProtocolError,
   reportHandlerError,
+  reportProtocolError,
   ServerHandle,
   toSocketAddress,
   UnsupportedError,
@@ -66,7 +68,7 @@ export type UdpHandler = (data: Buffer, peer: UdpPeer, socket: UdpSocket, ctx: H
  * ```ts
  * await using server = await serveUdp("127.0.0.1:0", handler);
  * await server.socket.sendTo("hello", { address: "127.0.0.1", port: 9999 });
- * server.stats(); // { active, accepted, rejected, handlerErrors, dropped, sendErrors }
+ * server.stats(); // { active, accepted, rejected, handlerErrors, protocolErrors, dropped, sendErrors }
  * ```
  */
 export interface UdpServer extends Server<SocketAddress> {
@@ -79,6 +81,7 @@ export interface UdpServer extends Server<SocketAddress> {
 /**
  * A UDP server's counters: `active` handlers in flight, datagrams `accepted` (handed to a
  * handler), `dropped` (arrived while `maxInFlight` handlers were running), `handlerErrors`,
+ * `protocolErrors` (handlers that rejected with a `ProtocolError`: the sender's fault, not printed),
  * `sendErrors` (failed fire-and-forget `socket.send` calls); `rejected` is always 0 for UDP.
  *
  * @example
@@ -355,7 +358,9 @@ class Receiver {
 
   /** @internal A handler threw or rejected. */
   fail(peer: UdpPeer | undefined, error: unknown): void {
-    reportHandlerError(this.server, KIND, this.#logger, peer, error);
+    // A datagram that broke the protocol is the sender's fault: counted, not printed.
+    if (error instanceof ProtocolError) reportProtocolError(this.server, KIND, this.#logger, peer, error);
+    else reportHandlerError(this.server, KIND, this.#logger, peer, error);
   }
 
   #newSlot(): InFlight {

@@ -17,9 +17,11 @@ export {
 export {
   BindError,
   CHANNELS,
+  FrameTooLargeError,
   DEFAULT_SERVER_CONFIG,
   InvalidConfigError,
   InvalidSocketPathError,
+  ProtocolError,
   shutdownSignal,
   TakoError,
   UnsupportedError,

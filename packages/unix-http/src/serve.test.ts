@@ -456,7 +456,7 @@ describe("handle", () => {
     const server = await serveUnixHttp(dir.path(), demoRouter());
     await request(server.address, "/");
     await request(server.address, "/users/1");
-    expect(server.stats()).toEqual({ active: 0, accepted: 2, rejected: 0, handlerErrors: 0 });
+    expect(server.stats()).toEqual({ active: 0, accepted: 2, rejected: 0, handlerErrors: 0, protocolErrors: 0 });
     const first = server.shutdown();
     const second = server.shutdown();
     expect(second).toBe(first);

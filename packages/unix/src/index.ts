@@ -6,8 +6,10 @@ export { UnixPeerAddr } from "./unix-peer-addr.ts";
 export {
   BindError,
   CHANNELS,
+  FrameTooLargeError,
   InvalidConfigError,
   InvalidSocketPathError,
+  ProtocolError,
   shutdownSignal,
   TakoError,
   UnsupportedError,

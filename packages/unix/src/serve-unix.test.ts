@@ -61,7 +61,7 @@ describe("serveUnix: serving", () => {
     expect(peers).toHaveLength(2);
     expect(peers[0]).toBeInstanceOf(UnixPeerAddr);
     expect(JSON.stringify(peers[0])).toBe('{"path":null}');
-    expect(server.stats()).toEqual({ active: 0, accepted: 2, rejected: 0, handlerErrors: 0 });
+    expect(server.stats()).toEqual({ active: 0, accepted: 2, rejected: 0, handlerErrors: 0, protocolErrors: 0 });
   });
 
   it("a handler may read with socket.on(\"data\"), async iteration or readline, also after waiting in the queue", async () => {
