@@ -28,4 +28,5 @@ export {
   type ShutdownOptions,
 } from "./server.ts";
 export { onShutdownSignal, shutdownSignal, ShutdownRequested, type DisposableAbortSignal, type ShutdownSignal } from "./shutdown.ts";
-export { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, serveStream, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamHandler, type StreamListenerInit, type StreamListenerOptions } from "./stream-listener.ts";
+export { serveStream, type StreamHandler, type StreamListenerInit } from "./stream-listener.ts";
+export { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "./stream-options.ts";

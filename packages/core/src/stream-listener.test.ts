@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { BindError, InvalidConfigError } from "./errors.ts";
 import { toSocketAddress } from "./address.ts";
 import type { SocketAddress } from "./address.ts";
-import { serveStream, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamHandler, type StreamListenerOptions } from "./stream-listener.ts";
+import { serveStream, type StreamHandler } from "./stream-listener.ts";
+import { STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "./stream-options.ts";
 import type { Logger } from "./logger.ts";
 
 function listen(server: net.Server) {

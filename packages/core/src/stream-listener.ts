@@ -1,117 +1,11 @@
 import { setMaxListeners } from "node:events";
 import type * as net from "node:net";
-import { checkCount, checkDuration, checkKnownKeys } from "./config.ts";
 import { channels } from "./diagnostics.ts";
 import { Drain, type DrainUnit, type HandlerContext } from "./drain.ts";
 import { InvalidConfigError, isPeerGone, ProtocolError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { reportHandlerError, reportProtocolError, ServerHandle, type Server } from "./server.ts";
-import type { ShutdownSignal } from "./shutdown.ts";
-
-/**
- * Options every stream listener (`@tako/tcp`, `@tako/unix`) accepts. Durations are milliseconds.
- *
- * @example
- * ```ts
- * const options: StreamListenerOptions = { maxConnections: 512, onMaxConnections: "queue", idleTimeout: 60_000 };
- * ```
- */
-export interface StreamListenerOptions {
-  /** Starts shutdown when it aborts (an `AbortSignal`) or settles (a promise-like). */
-  readonly signal?: ShutdownSignal | undefined;
-  /** How long shutdown waits for in-flight connections before destroying them. Default 30 000. */
-  readonly drainTimeout?: number | undefined;
-  /** A pino-compatible logger. Default: silent, except handler errors to stderr. */
-  readonly logger?: Logger | undefined;
-  /** Most connections served at once. Default `Infinity`. */
-  readonly maxConnections?: number | undefined;
-  /**
-   * What happens to a connection past `maxConnections`. `"queue"` (default): it is accepted and
-   * waits, unread, for a free slot (bounded by `maxQueue` and `queueTimeout`). `"reject"`: it is
-   * closed at once. Either way a refused connection counts in `stats().rejected`.
-   */
-  readonly onMaxConnections?: "queue" | "reject" | undefined;
-  /** Most connections waiting for a slot (`"queue"` policy); past it new ones are closed. Default 1 024. */
-  readonly maxQueue?: number | undefined;
-  /** How long a queued connection may wait for a slot before it is closed; 0 = no limit. Default 30 000. */
-  readonly queueTimeout?: number | undefined;
-  /** Destroys a connection after this long with no traffic either way; 0 or undefined = off. */
-  readonly idleTimeout?: number | undefined;
-}
-
-/**
- * The default {@link StreamListenerOptions.maxQueue}: 1 024 waiting connections.
- *
- * @example
- * ```ts
- * await serveTcp(9001, handler, { maxConnections: 100, maxQueue: DEFAULT_MAX_QUEUE * 4 });
- * ```
- */
-export const DEFAULT_MAX_QUEUE = 1024;
-/**
- * The default {@link StreamListenerOptions.queueTimeout}: 30 000 ms.
- *
- * @example
- * ```ts
- * await serveTcp(9001, handler, { maxConnections: 100, queueTimeout: DEFAULT_QUEUE_TIMEOUT / 10 });
- * ```
- */
-export const DEFAULT_QUEUE_TIMEOUT = 30_000;
-
-/**
- * The option keys {@link StreamListenerOptions} knows; listeners add theirs and pass the lot to
- * `checkKnownKeys`.
- *
- * @example
- * ```ts
- * checkKnownKeys("serveTcp options", options, [...STREAM_LISTENER_OPTION_KEYS, "noDelay"]);
- * ```
- */
-export const STREAM_LISTENER_OPTION_KEYS: readonly string[] = Object.freeze([
-  "signal",
-  "drainTimeout",
-  "logger",
-  "maxConnections",
-  "onMaxConnections",
-  "maxQueue",
-  "queueTimeout",
-  "idleTimeout",
-]);
-
-/**
- * Checks the values of {@link StreamListenerOptions} (not unknown keys: the listener does that
- * with its full key list). Throws {@link InvalidConfigError} naming the field.
- *
- * @example
- * ```ts
- * validateStreamListenerOptions({ maxConnections: 0 }); // throws InvalidConfigError (maxConnections)
- * ```
- */
-export function validateStreamListenerOptions(options: StreamListenerOptions): void {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new InvalidConfigError("options", `options must be an object; got ${options === null ? "null" : typeof options}`);
-  }
-  const o = options as Record<string, unknown>;
-  if (o.drainTimeout !== undefined) checkDuration("drainTimeout", o.drainTimeout);
-  if (o.idleTimeout !== undefined) checkDuration("idleTimeout", o.idleTimeout);
-  if (o.queueTimeout !== undefined) checkDuration("queueTimeout", o.queueTimeout);
-  if (o.maxConnections !== undefined) checkCount("maxConnections", o.maxConnections, { min: 1, allowInfinity: true });
-  if (o.maxQueue !== undefined) checkCount("maxQueue", o.maxQueue, { min: 0 });
-  if (o.onMaxConnections !== undefined && o.onMaxConnections !== "queue" && o.onMaxConnections !== "reject") {
-    throw new InvalidConfigError("onMaxConnections", `onMaxConnections must be "queue" or "reject"; got ${JSON.stringify(o.onMaxConnections)}`);
-  }
-  if (o.logger !== undefined) {
-    const logger = o.logger as Partial<Logger> | null;
-    if (logger === null || typeof logger !== "object" || typeof logger.error !== "function" || typeof logger.warn !== "function" || typeof logger.info !== "function") {
-      throw new InvalidConfigError("logger", "logger must have error, warn, info and debug methods (pino-compatible)");
-    }
-  }
-  if (o.signal !== undefined) {
-    const signal = o.signal as { aborted?: unknown; addEventListener?: unknown; then?: unknown } | null;
-    const ok = signal !== null && typeof signal === "object" && (typeof signal.then === "function" || (typeof signal.aborted === "boolean" && typeof signal.addEventListener === "function"));
-    if (!ok) throw new InvalidConfigError("signal", "signal must be an AbortSignal or a promise-like");
-  }
-}
+import { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, validateStreamListenerOptions, type StreamListenerOptions } from "./stream-options.ts";
 
 /**
  * A per-connection handler. It receives the real socket, the peer and a context whose `signal`
