@@ -5,9 +5,11 @@ import { isIP } from "node:net";
 import {
   BindError,
   channels,
+  checkFunction,
   Drain,
   formatAddress,
   InvalidConfigError,
+  isThenable,
   parseAddress,
   ProtocolError,
   reportHandlerError,
@@ -119,7 +121,7 @@ const KIND = "udp";
  * ```
  */
 export async function serveUdp(addr: AddressInput, handler: UdpHandler, options?: ServeUdpOptions): Promise<UdpServer> {
-  if (typeof handler !== "function") throw new InvalidConfigError("handler", `serveUdp handler must be a function; got ${typeof handler}`);
+  checkFunction("handler", handler);
   const config = resolveUdpOptions(options);
   const listen = parseAddress(addr);
   const target = await resolveHost(listen.host, listen.port);
@@ -313,7 +315,7 @@ class Receiver {
       return;
     }
     this.#calling = false;
-    if (result === undefined || result === null || typeof (result as Partial<PromiseLike<void>>).then !== "function") {
+    if (!isThenable(result)) {
       this.#releaseCallingUnit();
       this.#closed(peer);
       return;
