@@ -1,4 +1,5 @@
-import { checkBacklog, checkBoolean, checkDuration, checkKnownKeys, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "@tako/core";
+import { type StreamListenerOptions } from "@tako/core";
+import { checkBacklog, checkBoolean, checkDuration, checkKnownKeys, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions } from "@tako/core/listener";
 
 /**
  * Options of {@link serveTcp}: the shared stream-listener options plus TCP socket settings.

@@ -4,8 +4,6 @@ import {
   formatAddress,
   parseAddress,
   reusePortSupported,
-  serveStream,
-  toSocketAddress,
   UnsupportedError,
   type AddressInput,
   type HandlerContext,
@@ -14,6 +12,7 @@ import {
   type ShutdownSignal,
   type SocketAddress,
 } from "@tako/core";
+import { serveStream, toSocketAddress } from "@tako/core/listener";
 import { validateTcpOptions, type TcpServeOptions } from "./options.ts";
 
 /**

@@ -4,22 +4,12 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import {
   BindError,
-  channels,
-  checkFunction,
-  Drain,
   formatAddress,
   InvalidConfigError,
-  isThenable,
   parseAddress,
   ProtocolError,
-  reportHandlerError,
-  reportProtocolError,
-  ServerHandle,
-  toSocketAddress,
   UnsupportedError,
   type AddressInput,
-  type Counters,
-  type DrainUnit,
   type HandlerContext,
   type Logger,
   type Server,
@@ -27,6 +17,18 @@ import {
   type ShutdownSignal,
   type SocketAddress,
 } from "@tako/core";
+import {
+  channels,
+  checkFunction,
+  Drain,
+  isThenable,
+  reportHandlerError,
+  reportProtocolError,
+  ServerHandle,
+  toSocketAddress,
+  type Counters,
+  type DrainUnit,
+} from "@tako/core/listener";
 import { resolveUdpOptions, type ResolvedUdpOptions, type ServeUdpOptions } from "./options.ts";
 import { UdpSocket } from "./udp-socket.ts";
 
@@ -280,6 +282,8 @@ class Receiver {
   #callingUnit: DrainUnit | undefined = undefined;
   server!: ServerHandle<SocketAddress>;
   counters!: Counters;
+  /** Datagrams dropped because `maxInFlight` handlers were already running. */
+  dropped = 0;
 
   constructor(handler: UdpHandler, socket: UdpSocket, drain: Drain, config: ResolvedUdpOptions) {
     this.#handler = handler;
@@ -297,7 +301,7 @@ class Receiver {
 
   readonly onMessage = (data: Buffer, rinfo: RemoteInfo): void => {
     if (this.#active >= this.#maxInFlight) {
-      this.counters.dropped++;
+      this.dropped++;
       return;
     }
     this.counters.accepted++;
@@ -388,7 +392,7 @@ class UdpServerHandle extends ServerHandle<SocketAddress> implements UdpServer {
 
   override stats(): UdpServerStats {
     // Handlers still running after a forced drain are still running: report them.
-    return { ...(super.stats() as UdpServerStats), active: this.#receiver.active, sendErrors: this.socket.sendErrors };
+    return { ...super.stats(), active: this.#receiver.active, dropped: this.#receiver.dropped, sendErrors: this.socket.sendErrors };
   }
 }
 
@@ -407,7 +411,6 @@ function startServer(raw: Socket, handler: UdpHandler, config: ResolvedUdpOption
       drainTimeout: config.drainTimeout,
       signal: config.signal,
       logger,
-      countsDrops: true,
       stopAccepting: () => {
         raw.off("message", receiver.onMessage);
         receiver.startDrain();

@@ -1,5 +1,6 @@
 import * as net from "node:net";
-import { serveStream, type HandlerContext, type Server, type ShutdownSignal } from "@tako/core";
+import { type HandlerContext, type Server, type ShutdownSignal } from "@tako/core";
+import { serveStream } from "@tako/core/listener";
 import { bindUnixSocket } from "./bind-unix.ts";
 import { validateUnixOptions, type UnixServeOptions } from "./options.ts";
 import { UnixPeerAddr } from "./unix-peer-addr.ts";
