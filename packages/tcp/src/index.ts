@@ -1,5 +1,5 @@
 export { serveTcp, serveTcpWithShutdown, serveTcpWithShutdownAndDrain, type TcpHandler } from "./serve-tcp.ts";
-export { TCP_OPTION_KEYS, type TcpServeOptions } from "./options.ts";
+export { SERVE_TCP_OPTION_KEYS, type ServeTcpOptions } from "./options.ts";
 // From @tako/core, the same list in every listener package (scripts/test/docs.test.ts checks it):
 // every error class, the shutdown trigger, the channel names and the handle's types.
 export {

@@ -1,4 +1,5 @@
-export { serveUdp, serveUdpWithShutdown, serveUdpWithShutdownAndDrain, type UdpHandler, type UdpPeer, type UdpServer, type UdpServerStats } from "./serve.ts";
+export { type UdpHandler, type UdpPeer } from "./receiver.ts";
+export { serveUdp, serveUdpWithShutdown, serveUdpWithShutdownAndDrain, type UdpServer, type UdpServerStats } from "./serve-udp.ts";
 export { DEFAULT_MAX_IN_FLIGHT, DEFAULT_RECV_BUFFER_SIZE, type ServeUdpOptions } from "./options.ts";
 export { UdpSocket, type UdpSocketOptions, type UdpTarget } from "./udp-socket.ts";
 // From @tako/core, the same list in every listener package (scripts/test/docs.test.ts checks it):
