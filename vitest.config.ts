@@ -22,6 +22,8 @@ export default defineConfig({
     root: here("."),
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // expect.poll (and the test kit's until) checks often and waits long: the machine is shared.
+    expect: { poll: { interval: 5, timeout: 10_000 } },
     reporters: ["default", here("./scripts/summary-reporter.ts")],
     projects: [
       project("@tako/core", "packages/core"),
@@ -29,6 +31,7 @@ export default defineConfig({
       project("@tako/udp", "packages/udp"),
       project("@tako/unix", "packages/unix"),
       project("@tako/unix-http", "packages/unix-http"),
+      project("@tako/test-kit", "packages/test-kit"),
       project("examples", "examples", ["examples/*/test/**/*.test.ts", "examples/*/src/**/*.test.ts"]),
       project("@tako/bench", "bench"),
       project("release", "scripts"),

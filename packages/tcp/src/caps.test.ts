@@ -2,7 +2,8 @@ import { once } from "node:events";
 import type * as net from "node:net";
 import { describe, expect, it } from "vitest";
 import { serveTcp, type TcpHandler } from "@tako/tcp";
-import { closed, connect, readAll, readBytes, sleep, waitFor } from "./test-support.ts";
+import { closed, connect, readAll, readBytes } from "./test-support.ts";
+import { sleep, until } from "@tako/test-kit";
 
 const echo: TcpHandler = async (socket) => {
   for await (const chunk of socket) socket.write(chunk);
@@ -29,7 +30,7 @@ describe("maxConnections: queue (the default policy)", () => {
       { maxConnections: 1 },
     );
     const first = await connect(server.address.port);
-    await waitFor(() => server.stats().active === 1, "first connection served");
+    await until(() => server.stats().active === 1, "first connection served");
     const second = await connect(server.address.port);
     // The waiting client writes far more than the socket buffers hold: nobody reads it, so its
     // own write buffer backs up (backpressure reaches the client, nothing piles up in the server).
@@ -38,7 +39,7 @@ describe("maxConnections: queue (the default policy)", () => {
     for (let i = 0; i < size / block.length; i++) second.write(block);
     second.end();
     let last = -1;
-    await waitFor(() => {
+    await until(() => {
       const now = second.writableLength;
       const settled = now === last;
       last = now;
@@ -71,7 +72,7 @@ describe("maxConnections: queue (the default policy)", () => {
       const client = await connect(server.address.port);
       client.write(name);
       replies.push(readAll(client));
-      await waitFor(() => server.stats().accepted >= 1, "first served");
+      await until(() => server.stats().accepted >= 1, "first served");
     }
     expect((await Promise.all(replies)).map(String)).toEqual(["ok a", "ok b", "ok c", "ok d"]);
     expect(order).toEqual(["a", "b", "c", "d"]);
@@ -80,7 +81,7 @@ describe("maxConnections: queue (the default policy)", () => {
   it("the queue is bounded by maxQueue: past it, connections are closed at once and counted", async () => {
     await using server = await serveTcp("127.0.0.1:0", echo, { maxConnections: 1, maxQueue: 1, drainTimeout: 100 });
     const active = await connect(server.address.port);
-    await waitFor(() => server.stats().active === 1, "slot taken");
+    await until(() => server.stats().active === 1, "slot taken");
     const queued = await connect(server.address.port);
     const queuedClosed = watchClosed(queued);
     const extra = await connect(server.address.port);
@@ -96,7 +97,7 @@ describe("maxConnections: queue (the default policy)", () => {
   it("queueTimeout closes a connection that waited too long, and counts it", async () => {
     await using server = await serveTcp("127.0.0.1:0", echo, { maxConnections: 1, queueTimeout: 200, drainTimeout: 100 });
     const active = await connect(server.address.port);
-    await waitFor(() => server.stats().active === 1, "slot taken");
+    await until(() => server.stats().active === 1, "slot taken");
     const waiting = await connect(server.address.port);
     const started = performance.now();
     await closed(waiting);
@@ -110,7 +111,7 @@ describe("maxConnections: queue (the default policy)", () => {
   it("a queued client that hangs up leaves the queue (its place is reused, nothing leaks)", async () => {
     await using server = await serveTcp("127.0.0.1:0", echo, { maxConnections: 1, maxQueue: 1, queueTimeout: 0 });
     const active = await connect(server.address.port);
-    await waitFor(() => server.stats().active === 1, "slot taken");
+    await until(() => server.stats().active === 1, "slot taken");
     for (let i = 0; i < 20; i++) {
       const quitter = await connect(server.address.port);
       quitter.end(); // hangs up while waiting
@@ -133,7 +134,7 @@ describe("maxConnections: queue (the default policy)", () => {
     // The handler ignores the drain signal; it ends when its client does.
     const server = await serveTcp("127.0.0.1:0", (socket) => once(socket, "end"), { maxConnections: 1, drainTimeout: 5_000 });
     const active = await connect(server.address.port);
-    await waitFor(() => server.stats().active === 1, "slot taken");
+    await until(() => server.stats().active === 1, "slot taken");
     const queued = await Promise.all([connect(server.address.port), connect(server.address.port)]);
     await sleep(50);
     const shutdown = server.shutdown();
@@ -149,12 +150,12 @@ describe("maxConnections: reject", () => {
     await using server = await serveTcp("127.0.0.1:0", echo, { maxConnections: 2, onMaxConnections: "reject" });
     const a = await connect(server.address.port);
     const b = await connect(server.address.port);
-    await waitFor(() => server.stats().active === 2, "both served");
+    await until(() => server.stats().active === 2, "both served");
     for (let i = 0; i < 3; i++) await closed(await connect(server.address.port));
     expect(server.stats()).toMatchObject({ active: 2, accepted: 2, rejected: 3 });
     a.end();
     await closed(a);
-    await waitFor(() => server.stats().active === 1, "slot freed");
+    await until(() => server.stats().active === 1, "slot freed");
     const c = await connect(server.address.port);
     c.write("c");
     expect((await readBytes(c, 1)).toString()).toBe("c");
@@ -171,7 +172,7 @@ describe("idleTimeout", () => {
     const started = performance.now();
     await closed(client);
     expect(performance.now() - started).toBeGreaterThanOrEqual(150);
-    await waitFor(() => server.stats().active === 0, "connection released");
+    await until(() => server.stats().active === 0, "connection released");
   });
 
   it("keeps a connection with traffic alive past idleTimeout", async () => {

@@ -3,7 +3,8 @@ import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { CHANNELS, FrameTooLargeError, serveTcp, type SocketAddress, type TcpHandler } from "@tako/tcp";
-import { closed, connect, readAll, readBytes, recordingLogger, sleep } from "./test-support.ts";
+import { closed, connect, readAll, readBytes } from "./test-support.ts";
+import { recordingLogger, sleep } from "@tako/test-kit";
 
 interface HandlerErrorMessage {
   kind: string;

@@ -1,6 +1,5 @@
 import { once } from "node:events";
 import * as net from "node:net";
-import type { Logger } from "@tako/core";
 
 /** Connects a real client and waits until it is connected. */
 export async function connect(port: number, host = "127.0.0.1"): Promise<net.Socket> {
@@ -52,26 +51,6 @@ export function closed(socket: net.Socket): Promise<void> {
     if (socket.closed) resolve();
     else socket.once("close", () => resolve());
   });
-}
-
-/** Polls `predicate` until it holds, failing after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A pino-shaped logger that records calls. */
-export function recordingLogger(): Logger & { records: Array<{ level: string; obj: object; msg?: string | undefined }> } {
-  const records: Array<{ level: string; obj: object; msg?: string | undefined }> = [];
-  const at = (level: string) => (obj: object, msg?: string) => void records.push({ level, obj, msg });
-  return { records, error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") };
 }
 
 /** Connecting fails with this code (e.g. ECONNREFUSED), or resolves "connected". */

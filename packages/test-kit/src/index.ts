@@ -1,1 +1,6 @@
+// Helpers shared by the workspace's tests: waiting, socket directories, loggers, the options every
+// listener must refuse, child processes that run the sources. Never built, never published.
+export { SOURCE_ARGS } from "./child.ts";
+export { abstractName, socketDir, staleSocket, type SocketDir } from "./files.ts";
 export { BAD_BASE_OPTIONS, recordingLogger, type LogRecord, type RecordingLogger } from "./options.ts";
+export { sleep, until } from "./wait.ts";

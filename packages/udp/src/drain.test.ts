@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ClosedError } from "@tako/core";
 import { serveUdp, type UdpServer } from "@tako/udp";
-import { gate, sleep, TestClient, waitFor } from "./test-support.ts";
+import { TestClient } from "./test-support.ts";
+import { sleep, until } from "@tako/test-kit";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -16,7 +17,7 @@ async function open(): Promise<TestClient> {
 
 describe("drain", () => {
   it("stops receiving at once, lets in-flight handlers finish and their replies arrive", async () => {
-    const release = gate();
+    const release = Promise.withResolvers<void>();
     const abortedWhenReplying: boolean[] = [];
     const server = await serveUdp("127.0.0.1:0", async (data, peer, socket, ctx) => {
       await release.promise;
@@ -25,14 +26,14 @@ describe("drain", () => {
     });
     const client = await open();
     for (let i = 0; i < 5; i++) await client.send(`job ${i}`, server.address.port);
-    await waitFor(() => server.stats().active === 5, 5_000, "5 handlers in flight");
+    await expect.poll(() => server.stats().active, { timeout: 5_000, message: "5 handlers in flight" }).toBe(5);
 
     const report = server.shutdown({ drainTimeout: 10_000 });
     // Sent after shutdown started: never handed to a handler.
     await client.send("late", server.address.port);
     await sleep(50);
     expect(server.stats()).toMatchObject({ active: 5, accepted: 5 });
-    release.open();
+    release.resolve();
 
     expect(await report).toMatchObject({ drained: 5, forced: 0 });
     expect(await server.finished).toEqual(await report);
@@ -45,7 +46,7 @@ describe("drain", () => {
   });
 
   it("counts handlers still running at the deadline as forced; their later sendTo rejects with ClosedError", async () => {
-    const slow = gate();
+    const slow = Promise.withResolvers<void>();
     const outcomes: unknown[] = [];
     const server = await serveUdp("127.0.0.1:0", async (data, peer, socket) => {
       if (data.toString() === "quick") {
@@ -65,7 +66,7 @@ describe("drain", () => {
     await client.send("slow 1", server.address.port);
     await client.send("slow 2", server.address.port);
     await client.send("quick", server.address.port);
-    await waitFor(() => server.stats().accepted === 3);
+    await expect.poll(() => server.stats().accepted).toBe(3);
 
     const report = await server.shutdown({ drainTimeout: 200 });
     expect(report).toMatchObject({ drained: 1, forced: 2 });
@@ -74,8 +75,8 @@ describe("drain", () => {
     expect((await client.next()).data.toString()).toBe("quick done");
 
     expect(server.stats().active).toBe(2); // forced, but still running: reported as such
-    slow.open();
-    await waitFor(() => outcomes.length === 2);
+    slow.resolve();
+    await expect.poll(() => outcomes.length).toBe(2);
     expect(server.stats().active).toBe(0);
     for (const outcome of outcomes) {
       expect(outcome).toBeInstanceOf(ClosedError);
@@ -96,7 +97,7 @@ describe("drain", () => {
     const client = await open();
     await client.send("stop", server.address.port);
     expect((await client.next()).data.toString()).toBe("bye");
-    await waitFor(() => shutdown !== undefined);
+    await until(() => shutdown !== undefined, "the condition holds");
     expect(await shutdown).toMatchObject({ drained: 1, forced: 0 });
 
     const sync = await serveUdp("127.0.0.1:0", () => {

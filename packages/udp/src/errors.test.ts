@@ -2,7 +2,8 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ClosedError, CHANNELS, type HandlerErrorMessage, type Logger } from "@tako/core";
 import { serveUdp, type UdpServer } from "@tako/udp";
-import { sleep, TestClient, waitFor } from "./test-support.ts";
+import { TestClient } from "./test-support.ts";
+import { sleep } from "@tako/test-kit";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -43,7 +44,7 @@ describe("handler failures", () => {
       const client = await open();
       await client.send("throw", server.address.port);
       await client.send("reject", server.address.port);
-      await waitFor(() => server.stats().handlerErrors === 2);
+      await expect.poll(() => server.stats().handlerErrors).toBe(2);
       expect(await client.ask("still here", server.address.port)).toBe("still here");
 
       const mine = published.filter((m) => m.server === server);
@@ -70,7 +71,7 @@ describe("handler failures", () => {
     cleanup.push(() => server.shutdown());
     const client = await open();
     await client.send("x", server.address.port);
-    await waitFor(() => server.stats().handlerErrors === 1);
+    await expect.poll(() => server.stats().handlerErrors).toBe(1);
     vi.restoreAllMocks();
     const lines = written.filter((line) => line.includes("unlogged boom"));
     expect(lines).toHaveLength(1);
@@ -96,7 +97,7 @@ describe("departed peers and socket errors", () => {
       await departed.send("gone", server.address.port);
       await departed.close();
     }
-    await waitFor(() => sent.length === 20, 10_000, "20 replies to departed peers");
+    await expect.poll(() => sent.length, { timeout: 10_000, message: "20 replies to departed peers" }).toBe(20);
     await sleep(50); // let any ICMP error surface
     const client = await open();
     expect(await client.ask("alive", server.address.port)).toBe("alive");
@@ -176,7 +177,7 @@ describe("UdpSocket.send (fire and forget)", () => {
     const client = await open();
     const target = { address: "127.0.0.1", port: client.port };
     expect(server.socket.send(Buffer.alloc(70_000), target)).toBeUndefined();
-    await waitFor(() => server.stats().sendErrors === 1);
+    await expect.poll(() => server.stats().sendErrors).toBe(1);
     const warned = entries.filter((e) => e.msg === "udp send failed");
     expect(warned).toHaveLength(1);
     expect(warned[0]).toMatchObject({ level: "warn", obj: { kind: "udp", err: { code: "EMSGSIZE" } } });
@@ -191,11 +192,11 @@ describe("UdpSocket.send (fire and forget)", () => {
     cleanup.push(() => server.shutdown());
     const target = { address: "127.0.0.1", port: 9 };
     for (let i = 0; i < 50; i++) server.socket.send(Buffer.alloc(70_000), target);
-    await waitFor(() => server.stats().sendErrors === 50);
+    await expect.poll(() => server.stats().sendErrors).toBe(50);
     expect(entries.filter((e) => e.msg === "udp send failed")).toHaveLength(1);
     await sleep(1_050);
     server.socket.send(Buffer.alloc(70_000), target);
-    await waitFor(() => server.stats().sendErrors === 51);
+    await expect.poll(() => server.stats().sendErrors).toBe(51);
     const warned = entries.filter((e) => e.msg === "udp send failed");
     expect(warned).toHaveLength(2);
     expect(warned[1]?.obj).toMatchObject({ kind: "udp", unlogged: 49, err: { code: "EMSGSIZE" } });

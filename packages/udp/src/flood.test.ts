@@ -2,7 +2,8 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, describe, expect, it } from "vitest";
 import { serveUdp, type UdpServer } from "@tako/udp";
-import { gate, TestClient, waitFor } from "./test-support.ts";
+import { TestClient } from "./test-support.ts";
+import { until } from "@tako/test-kit";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -27,7 +28,7 @@ describe("a flood of 100 000 datagrams against slow handlers", () => {
   });
 
   it("keeps memory bounded, counts the drops and answers normally afterwards", async () => {
-    const release = gate();
+    const release = Promise.withResolvers<void>();
     let maxActiveSeen = 0;
     let server!: UdpServer;
     server = await serveUdp(
@@ -62,7 +63,7 @@ describe("a flood of 100 000 datagrams against slow handlers", () => {
       for (let turn = 0; turn < 1_000 && seen() < sent - 512; turn++) await new Promise(setImmediate);
       maxActiveSampled = Math.max(maxActiveSampled, server.stats().active);
     }
-    await waitFor(() => server.stats().accepted + server.stats().dropped >= FLOOD * 0.5, 10_000, "the server to read the flood");
+    await until(() => server.stats().accepted + server.stats().dropped >= FLOOD * 0.5, "the server to read the flood", 10_000);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const during = server.stats();
     const growth = memory() - before;
@@ -77,9 +78,9 @@ describe("a flood of 100 000 datagrams against slow handlers", () => {
     // well over 50 MiB; the bound keeps 64 of them.
     expect(growth).toBeLessThan(16 * MiB);
 
-    release.open();
-    await waitFor(() => server.stats().active === 0, 10_000, "the held handlers to finish");
-    await waitFor(() => client.pending === MAX_IN_FLIGHT, 10_000, "the held handlers' replies");
+    release.resolve();
+    await expect.poll(() => server.stats().active, { timeout: 10_000, message: "the held handlers to finish" }).toBe(0);
+    await expect.poll(() => client.pending, { timeout: 10_000, message: "the held handlers' replies" }).toBe(MAX_IN_FLIGHT);
     for (let i = 0; i < MAX_IN_FLIGHT; i++) expect((await client.next()).data.toString()).toBe("ZZZZZZZZ");
     client.socket.send("after the flood");
     const reply = await client.next();

@@ -4,8 +4,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { BindError, InvalidAddressError, InvalidConfigError, TakoError, UnsupportedError } from "@tako/core";
 import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_RECV_BUFFER_SIZE, serveUdp, type ServeUdpOptions, type UdpHandler, type UdpServer } from "@tako/udp";
 import { checkReusePortSupport, resolveUdpOptions } from "./options.ts";
-import { TestClient, waitFor } from "./test-support.ts";
-import { BAD_BASE_OPTIONS } from "@tako/test-kit";
+import { TestClient } from "./test-support.ts";
+import { BAD_BASE_OPTIONS, until } from "@tako/test-kit";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -191,6 +191,6 @@ describe("buffer sizes", () => {
   it("an already-aborted signal binds and shuts down at once", async () => {
     const server = await serveUdp("127.0.0.1:0", noop, { signal: AbortSignal.abort() });
     expect(await server.finished).toMatchObject({ drained: 0, forced: 0 });
-    await waitFor(() => server.socket.closed);
+    await until(() => server.socket.closed, "the condition holds");
   });
 });

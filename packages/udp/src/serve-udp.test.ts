@@ -2,7 +2,8 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { afterEach, describe, expect, it } from "vitest";
 import { CHANNELS, type HandlerContext } from "@tako/core";
 import { serveUdp, serveUdpWithShutdown, serveUdpWithShutdownAndDrain, UdpSocket, type UdpPeer, type UdpServer } from "@tako/udp";
-import { gate, sleep, TestClient, waitFor } from "./test-support.ts";
+import { TestClient } from "./test-support.ts";
+import { sleep, until } from "@tako/test-kit";
 
 const echo = async (data: Buffer, peer: UdpPeer, socket: UdpSocket) => {
   await socket.sendTo(data, peer);
@@ -38,7 +39,7 @@ describe("serveUdp", () => {
     const client = await open();
     expect(await client.ask("hello", server.address.port)).toBe("hello");
     expect(seen).toMatchObject({ address: "127.0.0.1", port: client.port, family: "IPv4", size: 5 });
-    await waitFor(() => server.stats().active === 0);
+    await expect.poll(() => server.stats().active).toBe(0);
     expect(server.stats()).toEqual({ active: 0, accepted: 1, rejected: 0, handlerErrors: 0, protocolErrors: 0, dropped: 0, sendErrors: 0 });
   });
 
@@ -69,7 +70,7 @@ describe("serveUdp", () => {
   });
 
   it("runs handlers concurrently and hands each its own datagram buffer", async () => {
-    const release = gate();
+    const release = Promise.withResolvers<void>();
     const kept: Buffer[] = [];
     const server = await serve("127.0.0.1:0", async (data, peer, socket) => {
       kept.push(data);
@@ -78,8 +79,8 @@ describe("serveUdp", () => {
     });
     const client = await open();
     for (let i = 0; i < 10; i++) await client.send(`message ${i}`, server.address.port);
-    await waitFor(() => server.stats().active === 10, 5_000, "10 handlers in flight");
-    release.open();
+    await expect.poll(() => server.stats().active, { timeout: 5_000, message: "10 handlers in flight" }).toBe(10);
+    release.resolve();
     const replies = new Set<string>();
     for (let i = 0; i < 10; i++) replies.add((await client.next()).data.toString());
     expect(replies).toEqual(new Set(Array.from({ length: 10 }, (_, i) => `message ${i}`)));
@@ -96,7 +97,7 @@ describe("serveUdp", () => {
   });
 
   it("drops datagrams past maxInFlight and counts them, never queueing", async () => {
-    const release = gate();
+    const release = Promise.withResolvers<void>();
     const server = await serve(
       "127.0.0.1:0",
       async (data, peer, socket) => {
@@ -107,12 +108,12 @@ describe("serveUdp", () => {
     );
     const client = await open();
     for (let i = 0; i < 5; i++) await client.send(`d${i}`, server.address.port);
-    await waitFor(() => server.stats().dropped === 3, 5_000, "3 drops");
+    await expect.poll(() => server.stats().dropped, { timeout: 5_000, message: "3 drops" }).toBe(3);
     expect(server.stats()).toMatchObject({ active: 2, accepted: 2, dropped: 3 });
-    release.open();
+    release.resolve();
     const got = [(await client.next()).data.toString(), (await client.next()).data.toString()];
     expect(got.sort()).toEqual(["d0", "d1"]);
-    await waitFor(() => server.stats().active === 0);
+    await expect.poll(() => server.stats().active).toBe(0);
     expect(await client.ask("after", server.address.port)).toBe("after");
     expect(server.stats()).toMatchObject({ accepted: 3, dropped: 3 });
   });
@@ -125,7 +126,7 @@ describe("serveUdp", () => {
     const client = await open();
     await client.send("a", server.address.port);
     await client.send("b", server.address.port);
-    await waitFor(() => contexts.length === 2);
+    await expect.poll(() => contexts.length).toBe(2);
     expect(contexts[0]?.signal.aborted).toBe(false);
     expect(contexts[1]).toBe(contexts[0]);
     await server.shutdown();
@@ -151,9 +152,9 @@ describe("serveUdp", () => {
     expect(await a.finished).toMatchObject({ drained: 0, forced: 0 });
     expect(a.socket.closed).toBe(true);
 
-    const trigger = gate();
+    const trigger = Promise.withResolvers<void>();
     const b = await serveUdpWithShutdown("127.0.0.1:0", echo, trigger.promise);
-    trigger.open();
+    trigger.resolve();
     expect(await b.finished).toMatchObject({ forced: 0 });
   });
 
@@ -162,7 +163,7 @@ describe("serveUdp", () => {
     const server = await serveUdpWithShutdownAndDrain("127.0.0.1:0", () => sleep(2_000), controller.signal, 50);
     const client = await open();
     await client.send("slow", server.address.port);
-    await waitFor(() => server.stats().active === 1);
+    await expect.poll(() => server.stats().active).toBe(1);
     controller.abort();
     const report = await server.finished;
     expect(report).toMatchObject({ drained: 0, forced: 1 });
@@ -182,7 +183,7 @@ describe("serveUdp", () => {
       });
       const client = await open();
       await client.ask("one", server.address.port);
-      await waitFor(() => events.some(([name]) => name === "connectionClosed"));
+      await until(() => events.some(([name]) => name === "connectionClosed"), "the condition holds");
       await server.shutdown();
       const mine = events.filter(([, message]) => message.server === server);
       expect(mine.map(([name]) => name)).toEqual(["listening", "connection", "connectionClosed", "shutdown", "drainDone"]);

@@ -4,7 +4,8 @@
 import * as http from "node:http";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Router, serveUnixHttp, type Server } from "@tako/unix-http";
-import { rawConnect, request, sleep, socketDir, until, type RawConnection } from "./test-support.ts";
+import { rawConnect, request, type RawConnection } from "./test-support.ts";
+import { sleep, socketDir, until } from "@tako/test-kit";
 
 const dir = socketDir();
 afterAll(() => dir.remove());

@@ -7,7 +7,8 @@ import * as http from "node:http";
 import * as net from "node:net";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Router, serveUnixHttp, type Server } from "@tako/unix-http";
-import { gate, rawConnect, request, sleep, socketDir, until, type RawConnection } from "./test-support.ts";
+import { rawConnect, request, type RawConnection } from "./test-support.ts";
+import { sleep, socketDir, until } from "@tako/test-kit";
 
 const dir = socketDir();
 afterAll(() => dir.remove());
@@ -27,12 +28,12 @@ async function connect(path: string): Promise<RawConnection> {
 
 /** A router whose `/slow` handler waits for the test to release it. */
 function slowRouter() {
-  const started = gate();
-  const release = gate();
+  const started = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
   const router = new Router();
   router.get("/", () => "fast");
   router.get("/slow", async () => {
-    started.open();
+    started.resolve();
     await release.promise;
     return "slow done";
   });
@@ -70,7 +71,7 @@ describe("drain", () => {
     expect(await connectOutcome(server.address)).toBe("ECONNREFUSED"); // listener closed: refused, not queued
     expect(busy.socket.destroyed).toBe(false); // in flight: still running
 
-    release.open();
+    release.resolve();
     await busy.closed;
     expect(busy.received).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(busy.received.toLowerCase()).toContain("connection: close");
@@ -95,7 +96,7 @@ describe("drain", () => {
     expect(late.received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
     expect(late.received.toLowerCase()).toContain("connection: close");
     expect(server.stats().rejected).toBe(1);
-    release.open();
+    release.resolve();
     expect(await finished).toMatchObject({ drained: 1, forced: 0 });
   });
 
@@ -147,10 +148,10 @@ describe("drain", () => {
   });
 
   it("handlers see ctx.signal abort when shutdown starts, and can answer early", async () => {
-    const started = gate();
+    const started = Promise.withResolvers<void>();
     const router = new Router();
     router.get("/stream-ish", async (_req, ctx) => {
-      started.open();
+      started.resolve();
       await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
       return "stopped at a boundary";
     });
@@ -193,14 +194,14 @@ describe("drain", () => {
   });
 
   it("a client that leaves half-way through its body is not a handler error", async () => {
-    const done = gate<string>();
+    const done = Promise.withResolvers<string>();
     const router = new Router();
     router.post("/upload", async (req) => {
       try {
         await req.text();
         return "complete";
       } finally {
-        done.open("handler finished");
+        done.resolve("handler finished");
       }
     });
     const server = await serveUnixHttp(dir.path(), router);

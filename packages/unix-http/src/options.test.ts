@@ -1,8 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
-import { BAD_BASE_OPTIONS, recordingLogger } from "@tako/test-kit";
+import { BAD_BASE_OPTIONS, recordingLogger, socketDir } from "@tako/test-kit";
 import { afterAll, describe, expect, it } from "vitest";
 import { Router, Server, serveUnixHttp, spawnUnixHttp } from "@tako/unix-http";
-import { socketDir } from "./test-support.ts";
 
 const dir = socketDir();
 afterAll(() => dir.remove());

@@ -18,7 +18,8 @@ import {
   UnixPeerAddr,
   type Server as UnixHttpServer,
 } from "@tako/unix-http";
-import { abstractName, gate, rawConnect, request, sleep, socketDir, staleSocket, until } from "./test-support.ts";
+import { rawConnect, request } from "./test-support.ts";
+import { abstractName, sleep, socketDir, staleSocket, until } from "@tako/test-kit";
 
 const dir = socketDir();
 afterAll(() => dir.remove());
@@ -132,13 +133,13 @@ describe("serving a Router", () => {
   });
 
   it("req.url carries the Host header; req.signal aborts when the client goes away", async () => {
-    const aborted = gate<string>();
-    const started = gate();
+    const aborted = Promise.withResolvers<string>();
+    const started = Promise.withResolvers<void>();
     const router = new Router();
     router.get("/url", (req) => req.url);
     router.get("/wait", (req) => {
-      req.signal.addEventListener("abort", () => aborted.open("aborted"));
-      started.open();
+      req.signal.addEventListener("abort", () => aborted.resolve("aborted"));
+      started.resolve();
       return new Promise(() => {});
     });
     const server = await serve(router);
@@ -151,7 +152,7 @@ describe("serving a Router", () => {
   });
 
   it("streams a ReadableStream with backpressure and cancels it when the client leaves", async () => {
-    const cancelled = gate<unknown>();
+    const cancelled = Promise.withResolvers<unknown>();
     let pulled = 0;
     const router = new Router();
     router.get("/endless", () =>
@@ -160,7 +161,7 @@ describe("serving a Router", () => {
           pulled++;
           controller.enqueue(new Uint8Array(64 * 1024));
         },
-        cancel: (reason) => cancelled.open(reason ?? "cancelled"),
+        cancel: (reason) => cancelled.resolve(reason ?? "cancelled"),
       }),
     );
     const server = await serve(router);
@@ -284,18 +285,18 @@ describe("entry points", () => {
     const a = await serveUnixHttpWithShutdown(dir.path(), demoRouter(), controller.signal);
     controller.abort();
     expect(await a.finished).toMatchObject({ drained: 0, forced: 0 });
-    const trigger = gate();
+    const trigger = Promise.withResolvers<void>();
     const b = await serveUnixHttpWithShutdown(dir.path(), demoRouter(), trigger.promise);
     expect((await request(b.address, "/")).status).toBe(200);
-    trigger.open();
+    trigger.resolve();
     expect(await b.finished).toMatchObject({ forced: 0 });
     expect(existsSync(b.address)).toBe(false);
   });
 
   it("serveUnixHttpWithShutdownAndDrain uses the drain timeout", async () => {
-    const started = gate();
+    const started = Promise.withResolvers<void>();
     const router = new Router();
-    router.get("/hang", () => (started.open(), new Promise(() => {})));
+    router.get("/hang", () => (started.resolve(), new Promise(() => {})));
     const controller = new AbortController();
     const server = await serveUnixHttpWithShutdownAndDrain(dir.path(), router, controller.signal, 150);
     const pending = request(server.address, "/hang").catch((error: Error) => error);

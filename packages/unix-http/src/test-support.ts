@@ -1,26 +1,8 @@
 /** Helpers for this package's tests (not built, not published). */
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
 import * as http from "node:http";
 import { connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-
-/** A fresh short directory under the temp dir for socket files; `remove()` deletes it. */
-export function socketDir(): { dir: string; path(name?: string): string; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), "tkh-"));
-  let n = 0;
-  return {
-    dir,
-    path: (name?: string) => join(dir, name ?? `s${n++}.sock`),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
-/** A short random abstract socket name, `@tkh-...`. */
-export function abstractName(): string {
-  return `@tkh-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-}
+import { sleep } from "@tako/test-kit";
 
 /** What {@link request} resolves with. */
 export interface Reply {
@@ -87,37 +69,3 @@ export async function rawConnect(path: string): Promise<RawConnection> {
   };
 }
 
-/** Resolves after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A promise with its resolve function, for handlers that wait for the test. */
-export function gate<T = void>(): { promise: Promise<T>; open(value: T): void } {
-  let open!: (value: T) => void;
-  const promise = new Promise<T>((resolve) => (open = resolve));
-  return { promise, open };
-}
-
-/** Polls `check` every 5 ms until it is true (rejects after `timeoutMs`). */
-export async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(5);
-  }
-}
-
-/** Leaves a stale socket file at `path`: a child process binds it with plain `net` and is SIGKILLed. */
-export async function staleSocket(path: string): Promise<void> {
-  const { spawn } = await import("node:child_process");
-  const child = spawn(process.execPath, ["-e", `require("node:net").createServer().listen(${JSON.stringify(path)}, () => console.log("ready"))`], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = once(child, "exit");
-  let out = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
-  await until(() => out.includes("ready"), "the stale-socket child listens");
-  child.kill("SIGKILL");
-  await exited;
-}

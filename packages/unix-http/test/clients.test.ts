@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import { CHANNELS } from "@tako/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { json, Router, serveUnixHttp, UnixPeerAddr, type Server } from "@tako/unix-http";
-import { abstractName, socketDir } from "../src/test-support.ts";
+import { abstractName, socketDir } from "@tako/test-kit";
 
 const run = promisify(execFile);
 

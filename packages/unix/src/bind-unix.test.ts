@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { BindError, InvalidConfigError, InvalidSocketPathError, TakoError } from "@tako/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { bindUnixSocket, bindUnixSocketWith, type UnixSocketBinding } from "./bind-unix.ts";
-import { connectOutcome, connectUnix, exchange, hasCommand, socketDir, spawnNode, staleSocketFromKilledProcess } from "./test-support.ts";
+import { connectOutcome, connectUnix, exchange, hasCommand, spawnNode } from "./test-support.ts";
+import { socketDir, staleSocket } from "@tako/test-kit";
 
 let dirs: ReturnType<typeof socketDir>;
 const servers: NetServer[] = [];
@@ -147,7 +148,7 @@ describe("bindUnixSocket: something already at the path", () => {
 
   it("replaces a stale socket left by a SIGKILLed process", async () => {
     const path = dirs.path();
-    await staleSocketFromKilledProcess(path);
+    await staleSocket(path);
     expect(lstatSync(path).isSocket()).toBe(true);
     expect(await connectOutcome(path)).toBe("ECONNREFUSED");
     const staleIno = ino(path);
@@ -337,7 +338,7 @@ describe("bindUnixSocket: long directories and fallbacks", () => {
 
   it.each(["proc-fd", "direct"] as const)("the %s strategy binds, applies mode, replaces stale sockets and releases", async (strategy) => {
     const path = dirs.path();
-    await staleSocketFromKilledProcess(path);
+    await staleSocket(path);
     const server = echoName(strategy);
     const binding = await bindUnixSocketWith(server, path, { mode: 0o640 }, strategy);
     expect(lstatSync(path).mode & 0o777).toBe(0o640);

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync } from "node:fs";
-import { BAD_BASE_OPTIONS, recordingLogger } from "@tako/test-kit";
+import { BAD_BASE_OPTIONS, recordingLogger, socketDir } from "@tako/test-kit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { serveUnix } from "@tako/unix";
-import { connectUnix, socketDir } from "./test-support.ts";
+import { connectUnix } from "./test-support.ts";
 
 let dirs: ReturnType<typeof socketDir>;
 beforeEach(() => {

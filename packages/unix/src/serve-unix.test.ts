@@ -16,7 +16,8 @@ import {
   type Server,
   type UnixHandler,
 } from "@tako/unix";
-import { connectOutcome, connectUnix, exchange, readBytes, socketDir, staleSocketFromKilledProcess } from "./test-support.ts";
+import { connectOutcome, connectUnix, exchange, readBytes } from "./test-support.ts";
+import { socketDir, staleSocket } from "@tako/test-kit";
 
 let dirs: ReturnType<typeof socketDir>;
 const running: Server<string>[] = [];
@@ -160,7 +161,7 @@ describe("serveUnix: the socket file", () => {
 
   it("replaces a stale socket file left by a killed process", async () => {
     const path = dirs.path();
-    await staleSocketFromKilledProcess(path);
+    await staleSocket(path);
     await serve(path, echo);
     expect(await exchange(path, "fresh")).toBe("fresh");
   });

@@ -1,20 +1,9 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-
-/** A fresh short directory under the temp dir for socket files; `remove()` deletes it. */
-export function socketDir(): { dir: string; path(name?: string): string; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), "tk-"));
-  let n = 0;
-  return {
-    dir,
-    path: (name?: string) => join(dir, name ?? `s${n++}.sock`),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
+import { SOURCE_ARGS } from "@tako/test-kit";
 
 /** Connects to a Unix socket path (or `\0name`); rejects on error. */
 export async function connectUnix(path: string): Promise<Socket> {
@@ -75,13 +64,6 @@ export async function connectOutcome(path: string): Promise<string> {
     socket.once("error", (error: NodeJS.ErrnoException) => settle(error.code ?? error.message));
   });
 }
-
-/**
- * Node flags that make a child run the code under test: `@tako/*` resolved to the TypeScript
- * sources through the exports maps' `tako-source` condition, as in the tests themselves (Node 22
- * before 22.18 needs the flag to run TypeScript; later versions accept it silently).
- */
-export const SOURCE_ARGS: readonly string[] = ["--conditions=tako-source", ...(process.features.typescript ? [] : ["--experimental-strip-types", "--no-warnings=ExperimentalWarning"])];
 
 /** How a child is started: as another user, or through a wrapper command such as `setpriv`. */
 interface ChildOptions {
@@ -145,12 +127,3 @@ function watchChild(args: string[], { wrap = [], ...ids }: ChildOptions) {
   };
 }
 
-/** Leaves a stale socket file at `path`: a child binds it with plain `net` and is SIGKILLed. */
-export async function staleSocketFromKilledProcess(path: string): Promise<void> {
-  const child = spawnNode(`import net from "node:net";
-    net.createServer().listen(${JSON.stringify(path)}, () => console.log("ready"));`);
-  await child.waitFor("ready");
-  child.child.kill("SIGKILL");
-  const { signal } = await child.exit();
-  if (signal !== "SIGKILL") throw new Error(`stale-socket child did not die by SIGKILL: ${signal}`);
-}

@@ -1,7 +1,8 @@
 import { existsSync, lstatSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { connectUnix, readBytes, socketDir, spawnNodeFile } from "../src/test-support.ts";
+import { socketDir } from "@tako/test-kit";
+import { connectUnix, readBytes, spawnNodeFile } from "../src/test-support.ts";
 
 const server = fileURLToPath(new URL("./fixtures/drain-server.ts", import.meta.url));
 
