@@ -3,8 +3,7 @@ import { once } from "node:events";
 import * as net from "node:net";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { readBytes } from "./test-support.ts";
-import { SOURCE_ARGS, until } from "@tako/test-kit";
+import { readBytes, SOURCE_ARGS, until } from "@tako/test-kit";
 
 const fixture = fileURLToPath(new URL("../test/fixtures/serve.ts", import.meta.url));
 

@@ -1,8 +1,8 @@
 import * as net from "node:net";
-import { BAD_BASE_OPTIONS, recordingLogger } from "@tako/test-kit";
+import { BAD_BASE_OPTIONS, readAll, recordingLogger } from "@tako/test-kit";
 import { describe, expect, it } from "vitest";
 import { serveTcp } from "@tako/tcp";
-import { connect, readAll } from "./test-support.ts";
+import { connect } from "./test-support.ts";
 
 describe("serveTcp: the options every listener shares (core's checks)", () => {
   it.each(BAD_BASE_OPTIONS)("refuses %s before binding", async (_what, options, field) => {

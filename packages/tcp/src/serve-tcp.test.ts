@@ -13,7 +13,8 @@ import {
   type SocketAddress,
   type TcpHandler,
 } from "@tako/tcp";
-import { connect, readAll, readBytes, tryConnect } from "./test-support.ts";
+import { readAll, readBytes } from "@tako/test-kit";
+import { connect, tryConnect } from "./test-support.ts";
 
 const echo: TcpHandler = async (socket) => {
   for await (const chunk of socket) socket.write(chunk);

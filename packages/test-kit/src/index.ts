@@ -2,5 +2,6 @@
 // listener must refuse, child processes that run the sources. Never built, never published.
 export { SOURCE_ARGS } from "./child.ts";
 export { abstractName, socketDir, staleSocket, type SocketDir } from "./files.ts";
+export { closed, readAll, readBytes } from "./net.ts";
 export { BAD_BASE_OPTIONS, recordingLogger, type LogRecord, type RecordingLogger } from "./options.ts";
 export { sleep, until } from "./wait.ts";

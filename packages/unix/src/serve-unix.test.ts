@@ -1,5 +1,4 @@
 import * as diagnosticsChannel from "node:diagnostics_channel";
-import { once } from "node:events";
 import { existsSync, lstatSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -12,7 +11,6 @@ import {
   serveUnixWithShutdown,
   serveUnixWithShutdownAndDrain,
   UnixPeerAddr,
-  type Logger,
   type Server,
   type UnixHandler,
 } from "@tako/unix";
@@ -40,13 +38,6 @@ async function serve(path: string, handler: UnixHandler, options: Parameters<typ
 const echo: UnixHandler = async (socket) => {
   for await (const chunk of socket) socket.write(chunk);
 };
-
-/** A logger that records what it is given (so handler errors stay off stderr). */
-function recordingLogger(): Logger & { errors: Array<{ obj: object; msg?: string | undefined }> } {
-  const errors: Array<{ obj: object; msg?: string | undefined }> = [];
-  const noop = () => {};
-  return { errors, error: (obj, msg) => errors.push({ obj, msg }), warn: noop, info: noop, debug: noop };
-}
 
 describe("serveUnix: serving", () => {
   it("echoes over a socket file; address is the path; the peer is an unnamed UnixPeerAddr", async () => {
@@ -228,53 +219,7 @@ describe("serveUnix: bad input is refused before anything exists", () => {
   });
 });
 
-describe("serveUnix: drain", () => {
-  it("stops accepting at once, lets in-flight handlers finish, forces one that ignores the signal, and reports both", async () => {
-    const path = dirs.path();
-    let started = 0;
-    const server = await serveUnix(
-      path,
-      async (socket, _peer, { signal }) => {
-        started++;
-        const polite = (await once(socket, "data")).toString() === "polite";
-        if (!polite) await new Promise(() => {}); // ignores the signal: only the deadline ends it
-        if (!signal.aborted) await once(signal, "abort");
-        await new Promise((r) => setTimeout(r, 20));
-        socket.write("bye");
-      },
-      { drainTimeout: 300 },
-    );
-    const polite = await connectUnix(path);
-    const stubborn = await connectUnix(path);
-    polite.write("polite");
-    stubborn.write("stubborn");
-    await expect.poll(() => started).toBe(2);
-    const politeClosed = once(polite, "close");
-    const stubbornClosed = once(stubborn, "close");
-    const politeReply = readBytes(polite, 3);
-    stubborn.on("error", () => {});
-    const shutdown = server.shutdown();
-    // The listening socket is closed at once: a new client is refused, not queued.
-    await expect.poll(() => connectOutcome(path)).toBe("ECONNREFUSED");
-    expect(await politeReply).toBe("bye");
-    const report = await shutdown;
-    expect(report).toMatchObject({ drained: 1, forced: 1 });
-    expect(report.durationMs).toBeGreaterThanOrEqual(250);
-    expect(await server.finished).toBe(report);
-    expect(await server.shutdown()).toBe(report);
-    await politeClosed;
-    await stubbornClosed;
-    expect(existsSync(path)).toBe(false);
-    expect(server.stats().active).toBe(0);
-  });
-
-  it("an idle server shuts down at once, far below drainTimeout", async () => {
-    const server = await serveUnix(dirs.path(), echo, { drainTimeout: 20_000 });
-    const report = await server.shutdown();
-    expect(report).toMatchObject({ drained: 0, forced: 0 });
-    expect(report.durationMs).toBeLessThan(5_000);
-  });
-
+describe("serveUnix: drain (the stream machine's drain, caps and handler results run for Unix too: packages/core/test/stream-*.test.ts)", () => {
   it("the signal option and the named variants shut down on their signal", async () => {
     const controller = new AbortController();
     const a = await serveUnix(dirs.path(), echo, { signal: controller.signal });
@@ -293,97 +238,5 @@ describe("serveUnix: drain", () => {
     settle();
     expect(await d.finished).toMatchObject({ forced: 0 });
     expect(existsSync(d.address)).toBe(false);
-  });
-});
-
-describe("serveUnix: handler failures are contained", () => {
-  it("a throw and a rejection are reported (logger, diagnostics_channel, stats) and the server keeps serving", async () => {
-    const path = dirs.path();
-    const logger = recordingLogger();
-    const published: Array<{ kind: string; peer: unknown; error: unknown }> = [];
-    const onError = (message: unknown) => published.push(message as (typeof published)[number]);
-    diagnosticsChannel.subscribe(CHANNELS.handlerError, onError);
-    try {
-      const server = await serve(
-        path,
-        async (socket) => {
-          const [data] = (await once(socket, "data")) as [Buffer];
-          if (String(data) === "reject") throw new Error("async boom");
-          socket.write(data);
-        },
-        { logger },
-      );
-      const syncServer = await serve(
-        dirs.path(),
-        () => {
-          throw new Error("sync boom");
-        },
-        { logger },
-      );
-      expect(await exchange(path, "reject")).toBe("");
-      expect(await exchange(syncServer.address, "x")).toBe("");
-      expect(await exchange(path, "still alive")).toBe("still alive");
-      expect(server.stats().handlerErrors).toBe(1);
-      expect(syncServer.stats().handlerErrors).toBe(1);
-      expect(logger.errors.map((e) => (e.obj as { err: Error }).err.message).sort()).toEqual(["async boom", "sync boom"]);
-      const ours = published.filter((m) => m.kind === "unix");
-      expect(ours).toHaveLength(2);
-      expect(ours[0]?.peer).toBeInstanceOf(UnixPeerAddr);
-    } finally {
-      diagnosticsChannel.unsubscribe(CHANNELS.handlerError, onError);
-    }
-  });
-});
-
-describe("serveUnix: caps and timeouts", () => {
-  it('maxConnections with "queue": an extra connection waits unread, then is served', async () => {
-    const path = dirs.path();
-    const server = await serve(path, echo, { maxConnections: 1 });
-    const first = await connectUnix(path);
-    first.write("one");
-    expect(await readBytes(first, 3)).toBe("one");
-    const second = await connectUnix(path);
-    second.write("two");
-    const secondReply = readBytes(second, 3);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(server.stats()).toMatchObject({ active: 1, accepted: 1 });
-    first.end();
-    expect(await secondReply).toBe("two");
-    expect(server.stats()).toMatchObject({ accepted: 2, rejected: 0 });
-    second.end();
-  });
-
-  it('maxConnections with "reject": an extra connection is closed at once and counted', async () => {
-    const path = dirs.path();
-    const server = await serve(path, echo, { maxConnections: 1, onMaxConnections: "reject" });
-    const first = await connectUnix(path);
-    first.write("one");
-    expect(await readBytes(first, 3)).toBe("one");
-    const second = await connectUnix(path);
-    second.on("error", () => {});
-    await once(second, "close");
-    expect(server.stats()).toMatchObject({ active: 1, accepted: 1, rejected: 1 });
-    first.end();
-  });
-
-  it("idleTimeout cuts a silent connection and leaves a talkative one", async () => {
-    const path = dirs.path();
-    const server = await serve(path, echo, { idleTimeout: 200 });
-    const silent = await connectUnix(path);
-    silent.on("error", () => {});
-    const talkative = await connectUnix(path);
-    const started = performance.now();
-    const closed = once(silent, "close");
-    // Keep the other one busy for longer than the idle timeout.
-    for (let i = 0; i < 6; i++) {
-      talkative.write("x");
-      expect(await readBytes(talkative, 1)).toBe("x");
-      await new Promise((r) => setTimeout(r, 80));
-    }
-    await closed;
-    expect(performance.now() - started).toBeGreaterThanOrEqual(150);
-    expect(talkative.destroyed).toBe(false);
-    expect(server.stats().active).toBe(1);
-    talkative.end();
   });
 });

@@ -2,11 +2,13 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
-import { CHANNELS, serveTcp, type TcpHandler } from "@tako/tcp";
-import { closed, connect, readAll, readBytes, tryConnect } from "./test-support.ts";
+import { CHANNELS, type Server } from "@tako/core";
+import { closed, readAll, readBytes } from "@tako/test-kit";
+import type { StreamHandler } from "@tako/core/listener";
+import { TRANSPORTS } from "./transports.ts";
 
 /** A line protocol that stops at a message boundary when the drain starts, then says goodbye. */
-const politeLines: TcpHandler = async (socket, _peer, { signal }) => {
+const politeLines: StreamHandler<never> = async (socket, _peer, { signal }) => {
   const lines = createInterface({ input: socket, crlfDelay: Infinity });
   const stop = () => lines.close();
   signal.addEventListener("abort", stop, { once: true });
@@ -18,18 +20,18 @@ const politeLines: TcpHandler = async (socket, _peer, { signal }) => {
   socket.write("bye\n");
 };
 
-describe("drain", () => {
+describe.each(TRANSPORTS)("%s: drain", (_name, t) => {
   it("an idle server shuts down in milliseconds, not at the drain timeout", async () => {
-    const server = await serveTcp("127.0.0.1:0", politeLines, { drainTimeout: 30_000 });
+    const server = await t.serve(politeLines, { drainTimeout: 30_000 });
     const report = await server.shutdown();
     expect(report).toMatchObject({ drained: 0, forced: 0 });
     expect(report.durationMs).toBeLessThan(1_000);
-    expect(await tryConnect(server.address.port)).toBe("ECONNREFUSED");
+    expect(await t.tryConnect(server)).toBe(t.goneCode);
   });
 
   it("in-flight handlers see the signal, finish their message and are counted as drained", async () => {
-    const server = await serveTcp("127.0.0.1:0", politeLines, { drainTimeout: 10_000 });
-    const clients = await Promise.all([connect(server.address.port), connect(server.address.port)]);
+    const server = await t.serve(politeLines, { drainTimeout: 10_000 });
+    const clients = await Promise.all([t.connect(server), t.connect(server)]);
     for (const client of clients) {
       client.write("hello\n");
       expect((await readBytes(client, 6)).toString()).toBe("hello\n");
@@ -44,15 +46,13 @@ describe("drain", () => {
 
   it("a handler that ignores the signal is destroyed at the deadline; the report has both counts", async () => {
     let calls = 0;
-    const server = await serveTcp(
-      "127.0.0.1:0",
-      // The first connection ignores the signal (and never settles); the others are polite.
+    const server = await t.serve(// The first connection ignores the signal (and never settles); the others are polite.
       (socket, peer, ctx) => (++calls === 1 ? new Promise(() => {}) : politeLines(socket, peer, ctx)),
       { drainTimeout: 300 },
     );
-    const stubborn = await connect(server.address.port);
+    const stubborn = await t.connect(server);
     await expect.poll(() => calls).toBe(1);
-    const polite = await connect(server.address.port);
+    const polite = await t.connect(server);
     polite.write("hi\n");
     expect((await readBytes(polite, 3)).toString()).toBe("hi\n");
     const politeRest = readAll(polite);
@@ -70,15 +70,15 @@ describe("drain", () => {
   it("refuses new clients as soon as shutdown starts, while in-flight ones drain", async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const server = await serveTcp("127.0.0.1:0", async (socket) => {
+    const server = await t.serve(async (socket) => {
       await gate;
       socket.write("done");
     });
-    const inflight = await connect(server.address.port);
+    const inflight = await t.connect(server);
     await expect.poll(() => server.stats().active).toBe(1);
     const reply = readAll(inflight);
     const shutdown = server.shutdown();
-    expect(await tryConnect(server.address.port)).toBe("ECONNREFUSED");
+    expect(await t.tryConnect(server)).toBe("ECONNREFUSED");
     expect(server.stats().active).toBe(1);
     release();
     expect((await reply).toString()).toBe("done");
@@ -86,8 +86,8 @@ describe("drain", () => {
   });
 
   it("shutdown twice returns the same report; finished settles with it; a shorter drainTimeout can be given", async () => {
-    const server = await serveTcp("127.0.0.1:0", () => new Promise(() => {}), { drainTimeout: 30_000 });
-    const client = await connect(server.address.port);
+    const server = await t.serve(() => new Promise(() => {}), { drainTimeout: 30_000 });
+    const client = await t.connect(server);
     await expect.poll(() => server.stats().active).toBe(1);
     const a = server.shutdown({ drainTimeout: 50 });
     const b = server.shutdown();
@@ -100,44 +100,42 @@ describe("drain", () => {
   });
 
   it("await using shuts the server down at the end of the block", async () => {
-    let port = 0;
-    let finished: Promise<unknown> | undefined;
+    let gone: Server<unknown> | undefined;
     {
-      await using server = await serveTcp("127.0.0.1:0", async (socket) => void socket.end("x"));
-      port = server.address.port;
-      finished = server.finished;
-      expect((await readAll(await connect(port))).toString()).toBe("x");
+      await using server = await t.serve(async (socket) => void socket.end("x"));
+      gone = server;
+      expect((await readAll(await t.connect(server))).toString()).toBe("x");
     }
-    expect(await finished).toMatchObject({ drained: expect.any(Number), forced: 0 });
-    expect(await tryConnect(port)).toBe("ECONNREFUSED");
+    expect(await gone.finished).toMatchObject({ drained: expect.any(Number), forced: 0 });
+    expect(await t.tryConnect(gone)).toBe(t.goneCode);
   });
 
   it("shuts down when the signal option aborts (AbortSignal) or settles (a promise)", async () => {
     const controller = new AbortController();
-    const viaSignal = await serveTcp("127.0.0.1:0", politeLines, { signal: controller.signal });
+    const viaSignal = await t.serve(politeLines, { signal: controller.signal });
     let resolve!: () => void;
-    const viaPromise = await serveTcp("127.0.0.1:0", politeLines, { signal: new Promise<void>((r) => (resolve = r)) });
-    const client = await connect(viaSignal.address.port);
+    const viaPromise = await t.serve(politeLines, { signal: new Promise<void>((r) => (resolve = r)) });
+    const client = await t.connect(viaSignal);
     client.write("a\n");
     expect((await readBytes(client, 2)).toString()).toBe("a\n");
     const rest = readAll(client);
     controller.abort();
     expect(await viaSignal.finished).toMatchObject({ drained: 1, forced: 0 });
     expect((await rest).toString()).toBe("bye\n");
-    expect(await tryConnect(viaPromise.address.port)).toBe("connected");
+    expect(await t.tryConnect(viaPromise)).toBe("connected");
     await expect.poll(() => viaPromise.stats().active).toBe(0);
     resolve();
     expect(await viaPromise.finished).toMatchObject({ drained: 0, forced: 0 });
-    expect(await tryConnect(viaPromise.address.port)).toBe("ECONNREFUSED");
+    expect(await t.tryConnect(viaPromise)).toBe(t.goneCode);
   });
 
   it("an already-aborted signal shuts the server down right after it binds", async () => {
-    const server = await serveTcp("127.0.0.1:0", politeLines, { signal: AbortSignal.abort() });
+    const server = await t.serve(politeLines, { signal: AbortSignal.abort() });
     expect(await server.finished).toMatchObject({ drained: 0, forced: 0 });
   });
 
   it("publishes listening, connection, connection-closed, shutdown and drain-done", async () => {
-    const seen: Array<{ name: string; server: unknown; port?: number | undefined }> = [];
+    const seen: Array<{ name: string; server: unknown; peer?: unknown }> = [];
     const subs = Object.entries({
       listening: CHANNELS.listening,
       connection: CHANNELS.connection,
@@ -146,21 +144,23 @@ describe("drain", () => {
       drained: CHANNELS.drainDone,
     }).map(([name, channel]) => {
       const fn = (message: unknown) => {
-        const m = message as { kind: string; server: unknown; peer?: { port: number } };
-        if (m.kind === "tcp") seen.push({ name, server: m.server, port: m.peer?.port });
+        const m = message as { kind: string; server: unknown; peer?: unknown };
+        if (m.kind === t.kind) seen.push({ name, server: m.server, peer: m.peer });
       };
       subscribe(channel, fn);
       return () => unsubscribe(channel, fn);
     });
     try {
-      const server = await serveTcp("127.0.0.1:0", async (socket) => void socket.end());
-      const client = await connect(server.address.port);
-      const port = client.localPort;
+      const server = await t.serve(async (socket) => void socket.end());
+      const client = await t.connect(server);
+      const peer = t.peerOf(client);
       await once(client.resume(), "close");
-      const mine = () => seen.filter((m) => m.server === server).map((m) => (m.port === undefined ? m.name : `${m.name}:${m.port}`));
+      const mine = () => seen.filter((m) => m.server === server);
       await expect.poll(() => mine().length).toBe(3);
       await server.shutdown();
-      expect(mine()).toEqual(["listening", `connection:${port}`, `closed:${port}`, "shutdown", "drained"]);
+      expect(mine().map((m) => m.name)).toEqual(["listening", "connection", "closed", "shutdown", "drained"]);
+      expect(mine()[1]?.peer).toEqual(peer);
+      expect(mine()[2]?.peer).toEqual(peer);
     } finally {
       for (const unsub of subs) unsub();
     }

@@ -1,11 +1,11 @@
 import { once } from "node:events";
 import type * as net from "node:net";
 import { describe, expect, it } from "vitest";
-import { serveTcp, type TcpHandler } from "@tako/tcp";
-import { closed, connect, readAll, readBytes } from "./test-support.ts";
-import { sleep, until } from "@tako/test-kit";
+import { closed, readAll, readBytes, sleep, until } from "@tako/test-kit";
+import type { StreamHandler } from "@tako/core/listener";
+import { TRANSPORTS } from "./transports.ts";
 
-const echo: TcpHandler = async (socket) => {
+const echo: StreamHandler<never> = async (socket) => {
   for await (const chunk of socket) socket.write(chunk);
 };
 
@@ -16,12 +16,10 @@ function watchClosed(socket: net.Socket): () => boolean {
   return () => done;
 }
 
-describe("maxConnections: queue (the default policy)", () => {
+describe.each(TRANSPORTS)("%s: maxConnections: queue (the default policy)", (_name, t) => {
   it("an extra connection waits unread, then is served in full when a slot frees", async () => {
     const received: number[] = [];
-    await using server = await serveTcp(
-      "127.0.0.1:0",
-      async (socket) => {
+    await using server = await t.serve(async (socket) => {
         let n = 0;
         for await (const chunk of socket) n += (chunk as Buffer).length;
         received.push(n);
@@ -29,9 +27,9 @@ describe("maxConnections: queue (the default policy)", () => {
       },
       { maxConnections: 1 },
     );
-    const first = await connect(server.address.port);
+    const first = await t.connect(server);
     await until(() => server.stats().active === 1, "first connection served");
-    const second = await connect(server.address.port);
+    const second = await t.connect(server);
     // The waiting client writes far more than the socket buffers hold: nobody reads it, so its
     // own write buffer backs up (backpressure reaches the client, nothing piles up in the server).
     const size = 32 * 1024 * 1024;
@@ -57,9 +55,7 @@ describe("maxConnections: queue (the default policy)", () => {
 
   it("serves queued connections first-in first-out", async () => {
     const order: string[] = [];
-    await using server = await serveTcp(
-      "127.0.0.1:0",
-      async (socket) => {
+    await using server = await t.serve(async (socket) => {
         const [first] = (await once(socket, "data")) as [Buffer];
         order.push(String(first));
         await sleep(20);
@@ -69,7 +65,7 @@ describe("maxConnections: queue (the default policy)", () => {
     );
     const replies: Array<Promise<Buffer>> = [];
     for (const name of ["a", "b", "c", "d"]) {
-      const client = await connect(server.address.port);
+      const client = await t.connect(server);
       client.write(name);
       replies.push(readAll(client));
       await until(() => server.stats().accepted >= 1, "first served");
@@ -79,12 +75,12 @@ describe("maxConnections: queue (the default policy)", () => {
   });
 
   it("the queue is bounded by maxQueue: past it, connections are closed at once and counted", async () => {
-    await using server = await serveTcp("127.0.0.1:0", echo, { maxConnections: 1, maxQueue: 1, drainTimeout: 100 });
-    const active = await connect(server.address.port);
+    await using server = await t.serve(echo, { maxConnections: 1, maxQueue: 1, drainTimeout: 100 });
+    const active = await t.connect(server);
     await until(() => server.stats().active === 1, "slot taken");
-    const queued = await connect(server.address.port);
+    const queued = await t.connect(server);
     const queuedClosed = watchClosed(queued);
-    const extra = await connect(server.address.port);
+    const extra = await t.connect(server);
     await closed(extra);
     expect(server.stats()).toMatchObject({ active: 1, rejected: 1 });
     expect(queuedClosed()).toBe(false);
@@ -95,10 +91,10 @@ describe("maxConnections: queue (the default policy)", () => {
   });
 
   it("queueTimeout closes a connection that waited too long, and counts it", async () => {
-    await using server = await serveTcp("127.0.0.1:0", echo, { maxConnections: 1, queueTimeout: 200, drainTimeout: 100 });
-    const active = await connect(server.address.port);
+    await using server = await t.serve(echo, { maxConnections: 1, queueTimeout: 200, drainTimeout: 100 });
+    const active = await t.connect(server);
     await until(() => server.stats().active === 1, "slot taken");
-    const waiting = await connect(server.address.port);
+    const waiting = await t.connect(server);
     const started = performance.now();
     await closed(waiting);
     expect(performance.now() - started).toBeGreaterThanOrEqual(150);
@@ -109,16 +105,16 @@ describe("maxConnections: queue (the default policy)", () => {
   });
 
   it("a queued client that hangs up leaves the queue (its place is reused, nothing leaks)", async () => {
-    await using server = await serveTcp("127.0.0.1:0", echo, { maxConnections: 1, maxQueue: 1, queueTimeout: 0 });
-    const active = await connect(server.address.port);
+    await using server = await t.serve(echo, { maxConnections: 1, maxQueue: 1, queueTimeout: 0 });
+    const active = await t.connect(server);
     await until(() => server.stats().active === 1, "slot taken");
     for (let i = 0; i < 20; i++) {
-      const quitter = await connect(server.address.port);
+      const quitter = await t.connect(server);
       quitter.end(); // hangs up while waiting
       await closed(quitter);
     }
     // If the quitters were still queued, this one would be refused (maxQueue 1).
-    const last = await connect(server.address.port);
+    const last = await t.connect(server);
     const lastClosed = watchClosed(last);
     await sleep(100);
     expect(lastClosed()).toBe(false);
@@ -132,10 +128,10 @@ describe("maxConnections: queue (the default policy)", () => {
 
   it("queued connections are closed as soon as shutdown starts", async () => {
     // The handler ignores the drain signal; it ends when its client does.
-    const server = await serveTcp("127.0.0.1:0", (socket) => once(socket, "end"), { maxConnections: 1, drainTimeout: 5_000 });
-    const active = await connect(server.address.port);
+    const server = await t.serve((socket) => once(socket, "end"), { maxConnections: 1, drainTimeout: 5_000 });
+    const active = await t.connect(server);
     await until(() => server.stats().active === 1, "slot taken");
-    const queued = await Promise.all([connect(server.address.port), connect(server.address.port)]);
+    const queued = await Promise.all([t.connect(server), t.connect(server)]);
     await sleep(50);
     const shutdown = server.shutdown();
     await Promise.all(queued.map((q) => closed(q)));
@@ -145,18 +141,18 @@ describe("maxConnections: queue (the default policy)", () => {
   });
 });
 
-describe("maxConnections: reject", () => {
+describe.each(TRANSPORTS)("%s: maxConnections: reject", (_name, t) => {
   it("closes extra connections at once and counts them; a freed slot serves again", async () => {
-    await using server = await serveTcp("127.0.0.1:0", echo, { maxConnections: 2, onMaxConnections: "reject" });
-    const a = await connect(server.address.port);
-    const b = await connect(server.address.port);
+    await using server = await t.serve(echo, { maxConnections: 2, onMaxConnections: "reject" });
+    const a = await t.connect(server);
+    const b = await t.connect(server);
     await until(() => server.stats().active === 2, "both served");
-    for (let i = 0; i < 3; i++) await closed(await connect(server.address.port));
+    for (let i = 0; i < 3; i++) await closed(await t.connect(server));
     expect(server.stats()).toMatchObject({ active: 2, accepted: 2, rejected: 3 });
     a.end();
     await closed(a);
     await until(() => server.stats().active === 1, "slot freed");
-    const c = await connect(server.address.port);
+    const c = await t.connect(server);
     c.write("c");
     expect((await readBytes(c, 1)).toString()).toBe("c");
     expect(server.stats()).toMatchObject({ active: 2, accepted: 3, rejected: 3 });
@@ -165,10 +161,10 @@ describe("maxConnections: reject", () => {
   });
 });
 
-describe("idleTimeout", () => {
+describe.each(TRANSPORTS)("%s: idleTimeout", (_name, t) => {
   it("destroys a connection with no traffic either way for idleTimeout ms", async () => {
-    await using server = await serveTcp("127.0.0.1:0", (socket) => void socket.resume(), { idleTimeout: 200 });
-    const client = await connect(server.address.port);
+    await using server = await t.serve((socket) => void socket.resume(), { idleTimeout: 200 });
+    const client = await t.connect(server);
     const started = performance.now();
     await closed(client);
     expect(performance.now() - started).toBeGreaterThanOrEqual(150);
@@ -176,8 +172,8 @@ describe("idleTimeout", () => {
   });
 
   it("keeps a connection with traffic alive past idleTimeout", async () => {
-    await using server = await serveTcp("127.0.0.1:0", echo, { idleTimeout: 600 });
-    const client = await connect(server.address.port);
+    await using server = await t.serve(echo, { idleTimeout: 600 });
+    const client = await t.connect(server);
     const isClosed = watchClosed(client);
     for (let i = 0; i < 15; i++) {
       client.write("."); // 1.5 s of traffic, one byte every 100 ms
@@ -189,8 +185,8 @@ describe("idleTimeout", () => {
   });
 
   it("is off by default", async () => {
-    await using server = await serveTcp("127.0.0.1:0", (socket) => void socket.resume(), { drainTimeout: 50 });
-    const client = await connect(server.address.port);
+    await using server = await t.serve((socket) => void socket.resume(), { drainTimeout: 50 });
+    const client = await t.connect(server);
     const isClosed = watchClosed(client);
     await sleep(300);
     expect(isClosed()).toBe(false);
