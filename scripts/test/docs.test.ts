@@ -1,7 +1,7 @@
 // The docs check: every symbol a package exports carries a doc comment with an `@example`, every
 // package has a README with an install line, the root README's TypeScript examples compile
 // against the real sources, and the scripts themselves typecheck.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
@@ -175,5 +175,24 @@ describe("the release scripts typecheck", () => {
     const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, join(ROOT, "scripts"), undefined, configPath);
     const check = ts.createProgram(parsed.fileNames, parsed.options);
     expect(formatDiagnostics([...parsed.errors, ...ts.getPreEmitDiagnostics(check)])).toBe("");
+  });
+});
+
+describe("the texts cite the repository only", () => {
+  it("docs/architecture.md exists, and no comment, README or changeset cites a design document outside the repository", () => {
+    expect(existsSync(join(ROOT, "docs/architecture.md"))).toBe(true);
+    const roots = ["packages", "examples", "scripts", "bench/src", ".changeset", "docs"];
+    const offenders: string[] = [];
+    const visit = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (entry.name === "node_modules" || entry.name === "dist") continue;
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) visit(path);
+        else if (/\.(ts|md|mjs|json)$/.test(entry.name) && /DESIGN(\.md| section)/.test(readFileSync(path, "utf8"))) offenders.push(relative(ROOT, path));
+      }
+    };
+    for (const root of roots) if (existsSync(join(ROOT, root))) visit(join(ROOT, root));
+    for (const file of ["README.md"]) if (/DESIGN(\.md| section)/.test(readFileSync(join(ROOT, file), "utf8"))) offenders.push(file);
+    expect(offenders).toEqual([]);
   });
 });

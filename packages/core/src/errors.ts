@@ -1,6 +1,9 @@
 /**
  * Every error Tako throws or rejects with is a `TakoError` with a stable `code`.
  * OS-level failures (bind, listen) keep the operating system's code (`EADDRINUSE`, `EACCES`, ...).
+ * Two things are not Tako's own and keep their standard shape: the reason of an aborted
+ * `ctx.signal` (the `AbortError` `DOMException` every `AbortSignal` carries), and errors that Node
+ * itself throws for a wrong argument to the real socket a handler holds (`socket.write(42)`).
  *
  * @example
  * ```ts

@@ -122,7 +122,7 @@ export interface ServerHandleInit<Address> {
 
 /**
  * The one implementation of the {@link Server} handle, used by every listener: it runs the drain
- * sequence of DESIGN section 4 (stop accepting, abort the handlers' signal, wait up to
+ * sequence of docs/architecture.md ("The drain": stop accepting, abort the handlers' signal, wait up to
  * `drainTimeout`, force-close the rest), publishes `shutdown` and `drain-done`, and settles
  * `finished`.
  *

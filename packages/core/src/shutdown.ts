@@ -1,4 +1,5 @@
 import { checkSignal, isAbortSignalLike } from "./check.ts";
+import { TakoError } from "./errors.ts";
 
 /**
  * A shutdown trigger: an `AbortSignal`, or any promise-like that settles when shutdown should start.
@@ -47,20 +48,20 @@ export function shutdownSignal(signals: ReadonlyArray<NodeJS.Signals> = ["SIGINT
 }
 
 /**
- * The abort reason of a {@link shutdownSignal}: which OS signal asked for shutdown.
+ * The abort reason of a {@link shutdownSignal}: which OS signal asked for shutdown. Code
+ * `ERR_TAKO_SHUTDOWN_REQUESTED`.
  *
  * @example
  * ```ts
  * signal.addEventListener("abort", () => console.log((signal.reason as ShutdownRequested).signal));
  * ```
  */
-export class ShutdownRequested extends Error {
+export class ShutdownRequested extends TakoError {
   /** The OS signal that fired, e.g. `"SIGTERM"`. */
   readonly signal: NodeJS.Signals;
 
   constructor(signal: NodeJS.Signals) {
-    super(`shutdown requested by ${signal}`);
-    this.name = "ShutdownRequested";
+    super("ERR_TAKO_SHUTDOWN_REQUESTED", `shutdown requested by ${signal}`);
     this.signal = signal;
   }
 }

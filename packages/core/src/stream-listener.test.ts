@@ -236,3 +236,52 @@ describe("serveStream", () => {
     expect(server.listening).toBe(false);
   });
 });
+
+describe("Node internals the stream machine relies on", () => {
+  it("Node internal, allowHalfOpen and pauseOnConnect written on a created net.Server: read for every accepted socket", async () => {
+    // The listener creates its server without these options; the machine writes the fields.
+    const { server, handle } = serve({}, async (socket) => {
+      const modes = { allowHalfOpen: socket.allowHalfOpen, paused: socket.isPaused() };
+      let got = "";
+      for await (const chunk of socket) got += String(chunk);
+      socket.end(`${JSON.stringify(modes)} ${got}`); // written after the client's EOF: half-open
+    });
+    expect((server as net.Server & { allowHalfOpen?: boolean }).allowHalfOpen).toBe(true);
+    const started = await handle;
+    try {
+      const client = net.connect((started.address as SocketAddress).port, "127.0.0.1");
+      let text = "";
+      client.setEncoding("utf8").on("data", (d: string) => (text += d));
+      await once(client, "connect");
+      client.end("ping");
+      await once(client, "close");
+      expect(text).toBe(`{"allowHalfOpen":true,"paused":false} ping`);
+    } finally {
+      await started.shutdown({ drainTimeout: 0 });
+    }
+  });
+
+  it("Node internal, socket[Symbol.asyncIterator] replaced by socket.iterator({ destroyOnReturn: false }): breaking out of for await leaves the socket open", async () => {
+    const { handle } = serve({}, async (socket) => {
+      expect(typeof (socket as net.Socket & { iterator?: unknown }).iterator).toBe("function");
+      for await (const chunk of socket) {
+        if (String(chunk).includes("\n")) break;
+      }
+      expect(socket.destroyed).toBe(false);
+      socket.end("after the loop");
+    });
+    const started = await handle;
+    try {
+      const client = net.connect((started.address as SocketAddress).port, "127.0.0.1");
+      let text = "";
+      client.setEncoding("utf8").on("data", (d: string) => (text += d));
+      await once(client, "connect");
+      client.write("line\n");
+      await once(client, "close");
+      expect(text).toBe("after the loop");
+    } finally {
+      await started.shutdown({ drainTimeout: 0 });
+    }
+  });
+});
+

@@ -57,8 +57,6 @@ export interface StreamListenerInit<Peer, Address> {
   bind(server: net.Server): Promise<{ address: Address; release?: () => void | Promise<void> }>;
   /** The peer of an accepted socket, as handed to the handler. */
   peerOf(socket: net.Socket): Peer;
-  /** Called on each socket before its handler starts, e.g. to set socket options. */
-  prepareSocket?(socket: net.Socket): void;
 }
 
 /** Per-connection state, stored on the socket so the event listeners can be shared functions. */
@@ -151,7 +149,6 @@ class StreamMachine<Peer, Address> {
   readonly queueTimeout: number;
   readonly idleTimeout: number;
   readonly peerOf: (socket: net.Socket) => Peer;
-  readonly prepareSocket: ((socket: net.Socket) => void) | undefined;
   handle: ServerHandle<Address> | undefined;
   /** Sockets accepted before the handle existed (bind still finishing). */
   early: net.Socket[] | undefined = [];
@@ -174,7 +171,6 @@ class StreamMachine<Peer, Address> {
     this.queueTimeout = o.queueTimeout ?? DEFAULT_QUEUE_TIMEOUT;
     this.idleTimeout = o.idleTimeout ?? 0;
     this.peerOf = init.peerOf;
-    this.prepareSocket = init.prepareSocket;
   }
 
   readonly onConnection = (socket: net.Socket): void => {
@@ -225,7 +221,6 @@ class StreamMachine<Peer, Address> {
     let peer: Peer;
     try {
       peer = this.peerOf(socket);
-      this.prepareSocket?.(socket);
     } catch (error) {
       // The socket died between accept and now (no remote address left): nothing to serve.
       this.logger?.debug({ err: error, kind: this.kind }, "connection lost before its handler started");

@@ -1,5 +1,5 @@
 /**
- * The drain sequence of DESIGN section 4 for HTTP, and drainTimeout, with real connections.
+ * The drain sequence (docs/architecture.md, "The drain") for HTTP, and drainTimeout, with real connections.
  * The unit tracked is the in-flight request.
  */
 import { existsSync } from "node:fs";
@@ -116,7 +116,7 @@ describe("drain", () => {
     expect(server.stats().active).toBe(0);
   });
 
-  it("a large response answered at once still reaches a slow reader whole when shutdown starts", async () => {
+  it("Node internal, res.finished toggled around http.Server#close(): a large response answered at once still reaches a slow reader whole when shutdown starts", async () => {
     const big = "z".repeat(8 * 1024 * 1024);
     const router = new Router();
     router.get("/big", () => big);

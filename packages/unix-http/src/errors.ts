@@ -1,5 +1,5 @@
 import { STATUS_CODES } from "node:http";
-import { TakoError } from "@tako/core";
+import { InvalidConfigError, TakoError } from "@tako/core";
 
 /**
  * Anything `new Headers(init)` takes.
@@ -51,7 +51,7 @@ export class HttpError extends TakoError {
 
   constructor(status: number, message?: string, options: HttpErrorOptions = {}) {
     if (!Number.isInteger(status) || status < 400 || status > 599) {
-      throw new RangeError(`HttpError status must be an integer from 400 to 599; got ${String(status)}`);
+      throw new InvalidConfigError("status", `HttpError status must be an integer from 400 to 599; got ${String(status)}`);
     }
     super("ERR_TAKO_HTTP", message ?? STATUS_CODES[status] ?? `HTTP ${status}`, options);
     this.status = status;
@@ -109,14 +109,30 @@ export class InvalidResponseError extends TakoError {
 }
 
 /**
- * @internal The request body stream failed because the client went away (reset, or closed before
- * the body was complete). Normal traffic: never reported as a handler failure.
+ * A middleware called `next()` a second time: the rest of the chain runs once per request.
+ * Reported as a handler failure and answered with 500. Code: `ERR_TAKO_NEXT_CALLED_TWICE`.
+ *
+ * @example
+ * ```ts
+ * router.use(async (req, ctx, next) => {
+ *   await next();
+ *   return next(); // rejects with MiddlewareError
+ * });
+ * ```
  */
-export class ClientGoneError extends Error {
-  readonly code = "ECONNRESET";
+export class MiddlewareError extends TakoError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("ERR_TAKO_NEXT_CALLED_TWICE", message, options);
+  }
+}
 
+/**
+ * @internal The request body stream failed because the client went away (reset, or closed before
+ * the body was complete). Normal traffic: never reported as a handler failure. Its code is
+ * `ECONNRESET`, so `isPeerGone` knows it.
+ */
+export class ClientGoneError extends TakoError {
   constructor(options?: ErrorOptions) {
-    super("the client went away before the request body was complete", options);
-    this.name = "ClientGoneError";
+    super("ECONNRESET", "the client went away before the request body was complete", options);
   }
 }

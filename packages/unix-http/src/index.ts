@@ -1,7 +1,7 @@
 export { UnixPeerAddr } from "@tako/unix";
 export { Server, spawnUnixHttp, UnixHttpBuiltServer, UnixHttpServerBuilder, type SpawnUnixHttpOptions } from "./builder.ts";
 export type { RequestContext } from "./context.ts";
-export { DuplicateRouteError, HttpError, InvalidResponseError, InvalidRouteError, type HeadersInit, type HttpErrorOptions } from "./errors.ts";
+export { DuplicateRouteError, HttpError, InvalidResponseError, InvalidRouteError, MiddlewareError, type HeadersInit, type HttpErrorOptions } from "./errors.ts";
 export { Extensions, type ExtensionKey } from "./extensions.ts";
 export { html, json, redirect, text, toResponse, type HandlerResult, type JsonBody } from "./response.ts";
 export type { ParamNames, PathParams } from "./route-path.ts";

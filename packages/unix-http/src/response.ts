@@ -199,11 +199,3 @@ export function toResponse(result: unknown, status?: number): Response {
   }
   throw unsupportedResult(result);
 }
-
-/** @internal A copy of `response` with another status (headers and body kept). */
-export function withStatus(response: Response, status: number): Response {
-  if (response.status === status) return response;
-  const raw = rawBodyOf(response);
-  if (raw !== undefined) return new RawResponse(raw, { status, headers: response.headers });
-  return new Response(status === 204 || status === 304 ? null : response.body, { status, headers: response.headers });
-}

@@ -5,21 +5,19 @@ import { translatePath } from "./route-path.ts";
 
 describe("translatePath", () => {
   it.each([
-    ["/", "/", []],
-    ["/users/{id}", "/users/:id", ["id"]],
-    ["/users/:id", "/users/:id", ["id"]],
-    ["/users/{id}/posts/:post", "/users/:id/posts/:post", ["id", "post"]],
-    ["/files/{*rest}", "/files/:rest(.*)", ["rest"]],
-    ["/{id}.json", "/:id.json", ["id"]],
-    ["/{id}abc", "/:id\\abc", ["id"]],
-    ["/a:b/c", "/a:b/c", ["b"]],
-    ["/x/1:2", "/x/1\\:2", []],
-    ["/{{literal}}", "/\\{literal\\}", []],
-    ["/a*b(c)+", "/a\\*b\\(c\\)\\+", []],
-  ])("%s -> %s", (path, pattern, names) => {
-    const out = translatePath(path);
-    expect(out.pattern).toBe(pattern);
-    expect(out.names).toEqual(names);
+    ["/", "/"],
+    ["/users/{id}", "/users/:id"],
+    ["/users/:id", "/users/:id"],
+    ["/users/{id}/posts/:post", "/users/:id/posts/:post"],
+    ["/files/{*rest}", "/files/:rest(.*)"],
+    ["/{id}.json", "/:id.json"],
+    ["/{id}abc", "/:id\\abc"],
+    ["/a:b/c", "/a:b/c"],
+    ["/x/1:2", "/x/1\\:2"],
+    ["/{{literal}}", "/\\{literal\\}"],
+    ["/a*b(c)+", "/a\\*b\\(c\\)\\+"],
+  ])("%s -> %s", (path, pattern) => {
+    expect(translatePath(path).pattern).toBe(pattern);
   });
 
   it("knows the catch-all's name", () => {

@@ -4,8 +4,6 @@ import { InvalidRouteError } from "./errors.ts";
 export interface TranslatedPath {
   /** The rou3 pattern, e.g. `/users/:id` or `/files/:rest(.*)`. */
   readonly pattern: string;
-  /** The parameter names in order. */
-  readonly names: readonly string[];
   /** The name of the trailing `{*rest}` parameter, if any. */
   readonly catchAll: string | undefined;
 }
@@ -16,6 +14,15 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Characters rou3 gives a meaning to; in Tako syntax they are literal, so they are escaped. */
 const ROU3_SPECIAL = new Set(["*", "(", ")", "+", "\\", "?"]);
 const RESERVED_NAMES = new Set(["__proto__", "constructor", "prototype"]);
+
+/** Whether `text` has a C0 control character or DEL. */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
 
 /**
  * Translates a Tako route path to a rou3 pattern:
@@ -30,8 +37,7 @@ export function translatePath(path: string): TranslatedPath {
   if (typeof path !== "string") throw new InvalidRouteError(`a route path must be a string; got ${typeof path}`);
   if (!path.startsWith("/")) throw new InvalidRouteError(`route path ${JSON.stringify(path)} must start with "/"`);
   if (/[?#]/.test(path)) throw new InvalidRouteError(`route path ${JSON.stringify(path)} contains "?" or "#": routes match the path only, never the query`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(path)) throw new InvalidRouteError(`route path ${JSON.stringify(path)} contains a control character`);
+  if (hasControlCharacter(path)) throw new InvalidRouteError(`route path ${JSON.stringify(path)} contains a control character`);
   let out = "";
   const names: string[] = [];
   let catchAll: string | undefined;
@@ -95,7 +101,7 @@ export function translatePath(path: string): TranslatedPath {
       i++;
     }
   }
-  return { pattern: out, names, catchAll };
+  return { pattern: out, catchAll };
 }
 
 type IdentChar =

@@ -16,6 +16,7 @@ import {
   toResponse,
   UnixPeerAddr,
   type Middleware,
+  MiddlewareError,
 } from "@tako/unix-http";
 
 const BASE = "http://localhost";
@@ -350,9 +351,10 @@ describe("registration", () => {
     expect(() => router.route("", "/", () => "x")).toThrow(InvalidRouteError);
     expect(() => router.get("no-slash", () => "x")).toThrow(InvalidRouteError);
     expect(() => router.get("/", "nope" as never)).toThrow(InvalidRouteError);
-    expect(() => router.use("nope" as never)).toThrow(TypeError);
-    expect(() => router.fallback("nope" as never)).toThrow(TypeError);
-    expect(() => router.onError("nope" as never)).toThrow(TypeError);
+    expect(() => router.use("nope" as never)).toThrow(expect.objectContaining({ name: "InvalidConfigError", field: "middleware" }));
+    expect(() => router.route("GET", "/x", () => "x").use("nope" as never)).toThrow(expect.objectContaining({ name: "InvalidConfigError", field: "middleware" }));
+    expect(() => router.fallback("nope" as never)).toThrow(expect.objectContaining({ name: "InvalidConfigError", field: "fallback" }));
+    expect(() => router.onError("nope" as never)).toThrow(expect.objectContaining({ name: "InvalidConfigError", field: "onError" }));
   });
 
   it("the route keeps its method and path", () => {
@@ -520,13 +522,17 @@ describe("middleware", () => {
     expect(await res.text()).toBe("caught upstream down");
   });
 
-  it("calling next() twice is an error", async () => {
-    const router = new Router({ logger: memoryLogger() });
+  it("calling next() twice is an error: a MiddlewareError, reported, answered with 500", async () => {
+    const logger = memoryLogger();
+    const router = new Router({ logger });
     router.get("/", () => "x").use(async (_req, _ctx, next) => {
       await next();
       return next();
     });
     expect((await get(router, "/")).status).toBe(500);
+    const err = (logger.errors[0]?.obj as { err?: unknown } | undefined)?.err;
+    expect(err).toBeInstanceOf(MiddlewareError);
+    expect(err).toMatchObject({ code: "ERR_TAKO_NEXT_CALLED_TWICE" });
   });
 });
 
@@ -601,7 +607,7 @@ describe("errors", () => {
   });
 
   it("HttpError checks its status", () => {
-    expect(() => new HttpError(200)).toThrow(RangeError);
+    expect(() => new HttpError(200)).toThrow(expect.objectContaining({ name: "InvalidConfigError", code: "ERR_TAKO_INVALID_CONFIG", field: "status" }));
     expect(new HttpError(404).message).toBe("Not Found");
     expect(new HttpError(404).code).toBe("ERR_TAKO_HTTP");
   });

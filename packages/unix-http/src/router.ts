@@ -1,11 +1,11 @@
 import { STATUS_CODES } from "node:http";
 import { type Logger } from "@tako/core";
-import { channels, checkLogger, isThenable } from "@tako/core/listener";
+import { channels, checkFunction, checkLogger, isThenable } from "@tako/core/listener";
 import { UnixPeerAddr } from "@tako/unix";
 import { addRoute, createRouter, findAllRoutes, routeNodeKeys, compareRoutes, type RouterContext } from "rou3";
 import { compileRouter } from "rou3/compiler";
 import { Context, type RequestContext, type RequestHost } from "./context.ts";
-import { ClientGoneError, DuplicateRouteError, HttpError, InvalidRouteError } from "./errors.ts";
+import { ClientGoneError, DuplicateRouteError, HttpError, InvalidRouteError, MiddlewareError } from "./errors.ts";
 import { rawBodyOf, text, toResponse, type HandlerResult } from "./response.ts";
 import { translatePath, type PathParams } from "./route-path.ts";
 
@@ -144,7 +144,7 @@ export class Route {
   /** Adds middleware that runs for this route only, after the global ones, in the order added. */
   use(...middleware: Middleware[]): this {
     for (const mw of middleware) {
-      if (typeof mw !== "function") throw new TypeError("middleware must be a function (req, ctx, next)");
+      checkFunction("middleware", mw);
       this.#middleware.push(mw);
     }
     this.#chainVersion = -1;
@@ -305,7 +305,7 @@ export class Router {
    */
   use(...middleware: Middleware[]): this {
     for (const mw of middleware) {
-      if (typeof mw !== "function") throw new TypeError("middleware must be a function (req, ctx, next)");
+      checkFunction("middleware", mw);
     }
     this.#middleware = [...this.#middleware, ...middleware];
     this.#version++;
@@ -322,7 +322,7 @@ export class Router {
    * ```
    */
   fallback(handler: Handler): this {
-    if (typeof handler !== "function") throw new TypeError("the fallback must be a function (req, ctx)");
+    checkFunction("fallback", handler);
     this.#fallback = new Route("*", "*", handler, undefined);
     return this;
   }
@@ -337,7 +337,7 @@ export class Router {
    * ```
    */
   onError(handler: ErrorHandler): this {
-    if (typeof handler !== "function") throw new TypeError("the error handler must be a function (error, req, ctx)");
+    checkFunction("onError", handler);
     this.#onError = handler;
     return this;
   }
@@ -540,7 +540,7 @@ function runChain(chain: readonly Middleware[], index: number, final: Handler, r
   if (mw === undefined) return final(request, ctx);
   let called = false;
   const next: Next = async () => {
-    if (called) throw new Error("next() called more than once in one middleware");
+    if (called) throw new MiddlewareError("next() called more than once in one middleware");
     called = true;
     return toResponse(await runChain(chain, index + 1, final, request, ctx));
   };
