@@ -293,7 +293,7 @@ async function main(): Promise<void> {
   const tempDir = mkdtempSync(join(tmpdir(), "tako-demo-"));
   const socketPath = join(tempDir, "http.sock");
   try {
-    say(bold("Tako demo") + ": the three examples from examples/, real clients, graceful shutdown.");
+    say(`${bold("Tako demo")}: the three examples from examples/, real clients, graceful shutdown.`);
     say();
     say(bold("Starting the examples") + dim("  (each prints one line when its socket is bound)"));
     const [tcp, udp, unix] = await Promise.all([

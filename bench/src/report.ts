@@ -18,7 +18,7 @@ function spreadText(s: Summary): string {
   return `IQR ${s.p25.toFixed(2)}–${s.p75.toFixed(2)}, CI ${s.ci95[0].toFixed(2)}–${s.ci95[1].toFixed(2)}`;
 }
 
-function goalText(row: Row, goal: { min: number } | { max: number } | null): string {
+function goalText(_row: Row, goal: { min: number } | { max: number } | null): string {
   if (goal === null) return "";
   return "min" in goal ? `≥ ${goal.min}` : `≤ ${goal.max}`;
 }
@@ -74,7 +74,7 @@ export function renderMarkdown(results: Results): string {
         .filter(([k]) => k !== "clientCpu" && k !== "serverCpu")
         .map(([k, v]) => `${k} ${k === "loss" || k === "closedFraction" || k.endsWith("Busy") || k === "otherLoadBefore" ? pct(v) : num(v)}`)
         .join(", ");
-      lines.push(`| ${row.name} | ${impl} | ${num(figure ?? Number.NaN, row.unit)} | ${pct(d["clientCpu"])} | ${pct(d["serverCpu"])} | ${other} |`);
+      lines.push(`| ${row.name} | ${impl} | ${num(figure ?? Number.NaN, row.unit)} | ${pct(d.clientCpu)} | ${pct(d.serverCpu)} | ${other} |`);
     }
   }
   lines.push("");

@@ -23,7 +23,7 @@ describe("pnpm run demo (the README's first command)", () => {
     expect(out).toContain(`sent      "hello, tako\\nsecond line\\n"`);
     expect(out).toContain(`received  "hello, tako\\nsecond line\\n"  ✓`);
     expect(out).toContain(`received  "ping from the tako demo" (23 bytes)  ✓`);
-    expect(out).toMatch(/GET \/ {6}200 {2}"hello from unix"  ✓/);
+    expect(out).toMatch(/GET \/ {6}200 {2}"hello from unix" {2}✓/);
     expect(out).toMatch(/GET \/peer {2}200 {2}\{"path":null\}.*✓/);
     for (const name of ["tcp-echo", "udp-echo", "unix-socket"]) {
       expect(out).toMatch(new RegExp(`${name}\\s+drain report \\{"drained":\\d+,"forced":0,"durationMs":[\\d.]+\\}\\s+exit 0  ✓`));

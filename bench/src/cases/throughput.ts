@@ -120,11 +120,11 @@ async function runCase(c: ThroughputCase, group: Group, ctx: GroupContext): Prom
           const side: Record<string, number> = { ...m.detail, serverCpu: (u1.cpuUs - u0.cpuUs) / 1000 / (u1.wallMs - u0.wallMs) };
           // Server CPU time per unit of the figure (µs per request/message/datagram, or per MB):
           // much steadier than throughput when something else shares the machine.
-          side["serverUsPerUnit"] = ((side["serverCpu"] as number) / m.figure) * 1e6;
+          side.serverUsPerUnit = ((side.serverCpu as number) / m.figure) * 1e6;
           busy.forEach((b, core) => {
             side[`core${core}Busy`] = b;
           });
-          side["otherLoadBefore"] = loadBefore;
+          side.otherLoadBefore = loadBefore;
           for (const [k, v] of Object.entries(side)) {
             if (!d.has(k)) d.set(k, []);
             (d.get(k) as number[]).push(v);

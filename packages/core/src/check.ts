@@ -233,7 +233,7 @@ export function isThenable<T = unknown>(value: unknown): value is PromiseLike<T>
  *
  * @example
  * ```ts
- * if (isAbortSignalLike(signal) && signal.aborted) return;
+ * if (isAbortSignalLike(signal) && signal.aborted) console.log("shutdown has already started");
  * ```
  */
 export function isAbortSignalLike(value: unknown): value is AbortSignal {

@@ -83,6 +83,7 @@ export class DrainUnit {
  * @example
  * ```ts
  * const drain = new Drain();
+ * const server = net.createServer();
  * server.on("connection", (socket) => {
  *   const unit = drain.track(() => socket.destroy());
  *   socket.once("close", () => unit.done());

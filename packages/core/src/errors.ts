@@ -119,7 +119,7 @@ export class BindError extends TakoError {
  * @example
  * ```ts
  * await server.shutdown();
- * await socket.sendTo(data, peer); // rejects with ClosedError (ERR_TAKO_CLOSED)
+ * await server.socket.sendTo(data, peer); // rejects with ClosedError (ERR_TAKO_CLOSED)
  * ```
  */
 export class ClosedError extends TakoError {

@@ -98,9 +98,10 @@ export interface Counters {
  *
  * @example
  * ```ts
+ * const socket = dgram.createSocket("udp4");
  * const init: ServerHandleInit<SocketAddress> = {
  *   kind: "udp", address, drain,
- *   stopAccepting: () => socket.removeListener("message", onMessage),
+ *   stopAccepting: () => void socket.removeListener("message", onMessage),
  *   afterDrain: () => new Promise<void>((resolve) => socket.close(() => resolve())),
  * };
  * ```

@@ -32,8 +32,12 @@ export type StreamHandler<Peer> = (socket: net.Socket, peer: Peer, ctx: HandlerC
  * @example
  * ```ts
  * const init: StreamListenerInit<SocketAddress, SocketAddress> = {
- *   kind: "tcp", server: net.createServer({ allowHalfOpen: true }), handler, options,
- *   bind: (server) => listenTcp(server, address), peerOf: (socket) => peerAddress(socket),
+ *   kind: "tcp", server: net.createServer(), handler, options,
+ *   bind: async (server) => {
+ *     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+ *     return { address: toSocketAddress(server.address() as net.AddressInfo) };
+ *   },
+ *   peerOf: (socket) => toSocketAddress({ address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily }),
  * };
  * ```
  */
@@ -374,7 +378,10 @@ function onQueuedEnd(this: TrackedSocket): void {
  *   server: net.createServer({ allowHalfOpen: true, noDelay: true }),
  *   handler: async (socket) => { for await (const chunk of socket) socket.write(chunk); },
  *   options: { drainTimeout: 5_000 },
- *   bind: async (s) => { await listen(s, 0); return { address: toSocketAddress(s.address() as AddressInfo) }; },
+ *   bind: async (s) => {
+ *     await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+ *     return { address: toSocketAddress(s.address() as net.AddressInfo) };
+ *   },
  *   peerOf: (socket) => toSocketAddress({ address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily }),
  * });
  * ```

@@ -55,7 +55,7 @@ describe.each(TRANSPORTS)("%s: handler results", (_name, t) => {
     expect(server.stats().handlerErrors).toBe(1);
     expect(published).toHaveLength(1);
     expect(published[0]?.kind).toBe(t.kind);
-    expect((published[0]?.error as Error).message).toBe("boom sync");
+    expect((published[0]!.error as Error).message).toBe("boom sync");
     expect(published[0]?.peer).toEqual(peer);
     expect(logger.records.filter((r) => r.level === "error")).toHaveLength(1);
     expect(logger.records.find((r) => r.level === "error")?.obj).toMatchObject({ peer, kind: t.kind });

@@ -1,4 +1,4 @@
-import { type StreamListenerOptions } from "@tako/core";
+import type { StreamListenerOptions } from "@tako/core";
 import { checkBacklog, checkBoolean, checkDuration, checkKnownKeys, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions } from "@tako/core/listener";
 
 /**

@@ -178,9 +178,8 @@ describe("serveTcp", () => {
   it("the named variants shut down on their signal, with the drain timeout given", async () => {
     const controller = new AbortController();
     const a = await serveTcpWithShutdown("127.0.0.1:0", echo, controller.signal);
-    let hold!: net.Socket;
     const b = await serveTcpWithShutdownAndDrain("127.0.0.1:0", () => new Promise(() => {}), controller.signal, 50);
-    hold = await connect(b.address.port);
+    const hold = await connect(b.address.port);
     await expect.poll(() => b.stats().active).toBe(1);
     controller.abort();
     expect(await a.finished).toMatchObject({ drained: 0, forced: 0 });

@@ -1,5 +1,5 @@
-import { type Logger } from "@tako/core";
-import { type BaseServeOptions } from "@tako/core/listener";
+import type { Logger } from "@tako/core";
+import type { BaseServeOptions } from "@tako/core/listener";
 
 /** One call a {@link recordingLogger} received. */
 export interface LogRecord {

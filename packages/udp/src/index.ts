@@ -1,4 +1,4 @@
-export { type UdpHandler, type UdpPeer } from "./receiver.ts";
+export type { UdpHandler, UdpPeer } from "./receiver.ts";
 export { serveUdp, serveUdpWithShutdown, serveUdpWithShutdownAndDrain, type UdpServer, type UdpServerStats } from "./serve-udp.ts";
 export { DEFAULT_MAX_IN_FLIGHT, DEFAULT_RECV_BUFFER_SIZE, type ServeUdpOptions } from "./options.ts";
 export { UdpSocket, type UdpSocketOptions, type UdpTarget } from "./udp-socket.ts";

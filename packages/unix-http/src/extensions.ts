@@ -16,7 +16,12 @@ export type ExtensionKey<T> = abstract new (...args: any[]) => T;
  *
  * @example
  * ```ts
- * class User { constructor(readonly name: string) {} }
+ * class User {
+ *   readonly name: string;
+ *   constructor(name: string) {
+ *     this.name = name;
+ *   }
+ * }
  * router.use(async (req, ctx, next) => {
  *   ctx.extensions.set(User, new User("ada"));
  *   return next();

@@ -38,6 +38,7 @@ export type HandlerResult =
   | AsyncIterable<Uint8Array | string>
   | null
   | undefined
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler typed as returning nothing (`() => void`) answers 204
   | void;
 
 /** `text/plain; charset=utf-8`, the type of string results. */

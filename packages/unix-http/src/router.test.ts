@@ -127,8 +127,8 @@ describe("handler results", () => {
       expect(await res.text()).toBe("Internal Server Error");
     }
     expect(logger.errors).toHaveLength(2);
-    expect((logger.errors[0]?.obj as { err: unknown }).err).toBeInstanceOf(InvalidResponseError);
-    expect(String((logger.errors[1]?.obj as { err: Error }).err.message)).toContain("Thing");
+    expect((logger.errors[0]!.obj as { err: unknown }).err).toBeInstanceOf(InvalidResponseError);
+    expect(String((logger.errors[1]!.obj as { err: Error }).err.message)).toContain("Thing");
   });
 });
 

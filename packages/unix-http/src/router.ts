@@ -1,7 +1,7 @@
 import { STATUS_CODES } from "node:http";
-import { type Logger } from "@tako/core";
+import type { Logger } from "@tako/core";
 import { channels, checkFunction, checkLogger, isThenable } from "@tako/core/listener";
-import { UnixPeerAddr } from "@tako/unix";
+import type { UnixPeerAddr } from "@tako/unix";
 import { addRoute, createRouter, findAllRoutes, routeNodeKeys, compareRoutes, type RouterContext } from "rou3";
 import { compileRouter } from "rou3/compiler";
 import { Context, type RequestContext, type RequestHost } from "./context.ts";

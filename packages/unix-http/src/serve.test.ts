@@ -217,7 +217,7 @@ describe("serving a Router", () => {
     const server = await serve(router, { logger });
     await expect(request(server.address, "/broken")).rejects.toThrow(/aborted|socket hang up|ECONNRESET/);
     await until(() => logger.errors.length === 1, "the failure is reported");
-    expect((logger.errors[0]?.obj.err as Error).message).toBe("disk gone");
+    expect((logger.errors[0]!.obj.err as Error).message).toBe("disk gone");
     expect(server.stats().handlerErrors).toBe(1);
   });
 

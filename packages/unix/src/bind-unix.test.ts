@@ -4,7 +4,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync,
 import { createServer as createHttpServer, request as httpRequest } from "node:http";
 import { createServer, type Server as NetServer } from "node:net";
 import { join } from "node:path";
-import { BindError, InvalidConfigError, InvalidSocketPathError, TakoError } from "@tako/core";
+import { BindError, InvalidConfigError, InvalidSocketPathError, type TakoError } from "@tako/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { bindUnixSocket, bindUnixSocketWith, type UnixSocketBinding } from "./bind-unix.ts";
 import { connectOutcome, connectUnix, exchange, hasCommand, spawnNode } from "./test-support.ts";

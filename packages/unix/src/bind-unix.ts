@@ -1,4 +1,4 @@
-import { constants as fsConstants } from "node:fs";
+import { constants as fsConstants, type BigIntStats } from "node:fs";
 import { chmod, link, lstat, mkdtemp, open, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { connect, type Server as NetServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
@@ -95,7 +95,7 @@ interface FileId {
  *
  * @example
  * ```ts
- * import http from "node:http";
+ * import * as http from "node:http";
  * const server = http.createServer((req, res) => res.end("ok"));
  * const binding = await bindUnixSocket(server, "/run/app/http.sock", { mode: 0o660 });
  * // ... later
@@ -162,7 +162,7 @@ export async function bindUnixSocketWith(server: NetServer, path: string, option
 
 /** lstat + probe: resolves with the id of a stale socket to replace, or undefined for a free path. */
 async function inspect(absolute: string, target: SocketPath): Promise<FileId | undefined> {
-  let found;
+  let found: BigIntStats;
   try {
     found = await lstat(absolute, { bigint: true });
   } catch (error) {

@@ -1,4 +1,4 @@
-import { type StreamListenerOptions } from "@tako/core";
+import type { StreamListenerOptions } from "@tako/core";
 import { checkKnownKeys, checkOptionsObject, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions } from "@tako/core/listener";
 import { checkModeAndBacklog } from "./bind-unix.ts";
 import { parseSocketPath, type SocketPath } from "./socket-path.ts";

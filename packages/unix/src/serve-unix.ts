@@ -1,5 +1,5 @@
 import * as net from "node:net";
-import { type HandlerContext, type Server, type ShutdownSignal } from "@tako/core";
+import type { HandlerContext, Server, ShutdownSignal } from "@tako/core";
 import { serveStream } from "@tako/core/listener";
 import { bindUnixSocket } from "./bind-unix.ts";
 import { validateUnixOptions, type ServeUnixOptions } from "./options.ts";
