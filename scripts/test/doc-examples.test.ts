@@ -4,16 +4,10 @@
 import { join, relative } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { publishablePackages, ROOT } from "./support.ts";
+import { checkInMemory, packageCompilerOptions, publishablePackages, ROOT } from "./support.ts";
 
 const packages = publishablePackages();
 
-function compilerOptions(): ts.CompilerOptions {
-  const configPath = join(ROOT, "packages/core/tsconfig.json");
-  const read = ts.readConfigFile(configPath, ts.sys.readFile);
-  const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, join(ROOT, "packages/core"), undefined, configPath);
-  return { ...parsed.options, noEmit: true, rootDir: ROOT, noUnusedLocals: false };
-}
 
 /** The entry points (the `tako-source` target of each `exports` subpath), by specifier. */
 const entries = packages.flatMap((pkg) =>
@@ -22,7 +16,7 @@ const entries = packages.flatMap((pkg) =>
   ),
 );
 
-const options = compilerOptions();
+const options = packageCompilerOptions();
 const program = ts.createProgram(
   entries.map((e) => e.file),
   options,
@@ -149,21 +143,12 @@ describe("the @example blocks of every export", () => {
       // Examples show pino as the logger; it is not a dependency of the workspace.
       [join(ROOT, "doc-examples.ambient.d.ts"), 'declare module "pino" {\n  const pino: () => import("@tako/core").Logger;\n  export default pino;\n}\n'],
     ]);
-    blocks.forEach((block, i) => files.set(join(ROOT, `doc-example-${i}.ts`), `// ${block.where}\nexport {};\n${block.code}`));
-    const host = ts.createCompilerHost(options);
-    const { getSourceFile, fileExists, readFile } = host;
-    host.fileExists = (file) => files.has(file) || fileExists.call(host, file);
-    host.readFile = (file) => files.get(file) ?? readFile.call(host, file);
-    host.getSourceFile = (file, language, onError, create) => {
-      const code = files.get(file);
-      return code === undefined ? getSourceFile.call(host, file, language, onError, create) : ts.createSourceFile(file, code, language, true);
-    };
-    const check = ts.createProgram([...files.keys()], options, host);
-    const diagnostics = ts.getPreEmitDiagnostics(check).filter((d) => d.file !== undefined && files.has(d.file.fileName));
-    const report = diagnostics.map((d) => {
-      const text = d.file!.text;
+    for (const [i, block] of blocks.entries()) files.set(join(ROOT, `doc-example-${i}.ts`), `// ${block.where}\nexport {};\n${block.code}`);
+    const report = checkInMemory(files, options).map((d) => {
+      if (d.file === undefined) return ts.flattenDiagnosticMessageText(d.messageText, " ");
+      const text = d.file.text;
       const where = text.slice(3, text.indexOf("\n"));
-      const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
+      const { line } = d.file.getLineAndCharacterOfPosition(d.start ?? 0);
       return `${where} (+${line - 1}): ${ts.flattenDiagnosticMessageText(d.messageText, " ")}`;
     });
     expect(report).toEqual([]);

@@ -5,18 +5,11 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { publishablePackages, ROOT } from "./support.ts";
+import { checkInMemory, packageCompilerOptions, publishablePackages, ROOT } from "./support.ts";
 
 const packages = publishablePackages();
 
-/** Compiler options as the packages use them (tsconfig.base.json: `@tako/*` resolved to src through the `tako-source` condition). */
-function compilerOptions(): ts.CompilerOptions {
-  const configPath = join(ROOT, "packages/core/tsconfig.json");
-  const read = ts.readConfigFile(configPath, ts.sys.readFile);
-  if (read.error) throw new Error(ts.flattenDiagnosticMessageText(read.error.messageText, "\n"));
-  const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, join(ROOT, "packages/core"), undefined, configPath);
-  return { ...parsed.options, noEmit: true, rootDir: ROOT };
-}
+const compilerOptions = packageCompilerOptions;
 
 function formatDiagnostics(diagnostics: readonly ts.Diagnostic[]): string {
   return ts.formatDiagnostics(diagnostics, {
@@ -153,18 +146,7 @@ describe("the root README", () => {
     // Each block is its own ES module beside the root package.json (type: module), so
     // top-level await and `@tako/*` imports resolve as they do for a user.
     const files = new Map(blocks.map((block) => [join(ROOT, `README.block-${block.line}.ts`), block.code]));
-    const options = compilerOptions();
-    const host = ts.createCompilerHost(options);
-    const { getSourceFile, fileExists, readFile } = host;
-    host.fileExists = (file) => files.has(file) || fileExists.call(host, file);
-    host.readFile = (file) => files.get(file) ?? readFile.call(host, file);
-    host.getSourceFile = (file, language, onError, create) => {
-      const code = files.get(file);
-      return code === undefined ? getSourceFile.call(host, file, language, onError, create) : ts.createSourceFile(file, code, language, true);
-    };
-    const check = ts.createProgram([...files.keys()], options, host);
-    const diagnostics = ts.getPreEmitDiagnostics(check).filter((d) => d.file === undefined || files.has(d.file.fileName));
-    expect(formatDiagnostics(diagnostics)).toBe("");
+    expect(formatDiagnostics(checkInMemory(files, compilerOptions()))).toBe("");
   });
 });
 

@@ -4,6 +4,7 @@ import { spawn, type SpawnOptions } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import ts from "typescript";
 
 /** The workspace root. */
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -95,4 +96,27 @@ export function run(command: string, args: readonly string[], options: SpawnOpti
 /** Formats a result for an assertion message. */
 export function describeRun(what: string, result: RunResult): string {
   return `${what} exited ${result.code ?? result.signal}\n--- stdout ---\n${result.stdout}\n--- stderr ---\n${result.stderr}`;
+}
+
+/** Compiler options as the packages use them (tsconfig.base.json: `@tako/*` resolved to src through the `tako-source` condition). */
+export function packageCompilerOptions(): ts.CompilerOptions {
+  const configPath = join(ROOT, "packages/core/tsconfig.json");
+  const read = ts.readConfigFile(configPath, ts.sys.readFile);
+  if (read.error) throw new Error(ts.flattenDiagnosticMessageText(read.error.messageText, "\n"));
+  const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, join(ROOT, "packages/core"), undefined, configPath);
+  return { ...parsed.options, noEmit: true, rootDir: ROOT };
+}
+
+/** Typechecks files that exist only in memory (path -> source) beside the real ones; returns their diagnostics. */
+export function checkInMemory(files: ReadonlyMap<string, string>, options: ts.CompilerOptions): ts.Diagnostic[] {
+  const host = ts.createCompilerHost(options);
+  const { getSourceFile, fileExists, readFile } = host;
+  host.fileExists = (file) => files.has(file) || fileExists.call(host, file);
+  host.readFile = (file) => files.get(file) ?? readFile.call(host, file);
+  host.getSourceFile = (file, language, onError, create) => {
+    const code = files.get(file);
+    return code === undefined ? getSourceFile.call(host, file, language, onError, create) : ts.createSourceFile(file, code, language, true);
+  };
+  const program = ts.createProgram([...files.keys()], options, host);
+  return ts.getPreEmitDiagnostics(program).filter((d) => d.file === undefined || files.has(d.file.fileName));
 }

@@ -1,19 +1,8 @@
+import { invalidField } from "@tako/test-kit";
 import { describe, expect, it } from "vitest";
 import { BuiltServer, DEFAULT_SERVER_CONFIG, validateServerConfig } from "./config.ts";
 import { InvalidConfigError } from "./errors.ts";
 import { Server } from "./server.ts";
-
-function fieldOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidConfigError);
-    expect((err as InvalidConfigError).code).toBe("ERR_TAKO_INVALID_CONFIG");
-    expect((err as Error).message).toContain((err as InvalidConfigError).field);
-    return (err as InvalidConfigError).field;
-  }
-  throw new Error("expected a throw");
-}
 
 describe("ServerConfig", () => {
   it("has the documented defaults", () => {
@@ -51,13 +40,13 @@ describe("ServerConfig", () => {
     ["maxHeaderSize", Number.POSITIVE_INFINITY],
     ["maxBodySize", null],
   ])("rejects %s = %j naming the field", (field, value) => {
-    expect(fieldOf(() => validateServerConfig({ [field]: value } as never))).toBe(field);
+    expect(invalidField(() => validateServerConfig({ [field]: value } as never))).toBe(field);
   });
 
   it("rejects unknown keys (typos) and non-objects", () => {
-    expect(fieldOf(() => validateServerConfig({ drainTimout: 5 } as never))).toBe("drainTimout");
-    expect(fieldOf(() => validateServerConfig([] as never))).toBe("ServerConfig");
-    expect(fieldOf(() => validateServerConfig("x" as never))).toBe("ServerConfig");
+    expect(invalidField(() => validateServerConfig({ drainTimout: 5 } as never))).toBe("drainTimout");
+    expect(invalidField(() => validateServerConfig([] as never))).toBe("ServerConfig");
+    expect(invalidField(() => validateServerConfig("x" as never))).toBe("ServerConfig");
   });
 
   it("Server.builder() produces a validated, frozen config", () => {

@@ -7,6 +7,7 @@ import type { SocketAddress } from "./address.ts";
 import { serveStream, type StreamHandler } from "./stream-listener.ts";
 import { STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "./stream-options.ts";
 import type { Logger } from "./logger.ts";
+import { captureStderr } from "@tako/test-kit";
 
 function listen(server: net.Server) {
   return new Promise<{ address: ReturnType<typeof toSocketAddress>; release: () => void }>((resolve, reject) => {
@@ -165,16 +166,12 @@ describe("serveStream", () => {
   it("without a logger, an accept error goes to stderr once per code", async () => {
     const { server: netServer, handle } = serve();
     const server = await handle;
-    const lines: string[] = [];
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    }) as typeof process.stderr.write;
+    const stderr = captureStderr();
+    const lines = stderr.lines;
     try {
       for (let i = 0; i < 3; i++) netServer.emit("error", Object.assign(new Error("accept EMFILE"), { code: "EMFILE", syscall: "accept" }));
     } finally {
-      process.stderr.write = write;
+      stderr.restore();
     }
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain("tcp accept failed: EMFILE");
@@ -237,6 +234,17 @@ describe("serveStream", () => {
   });
 });
 
+/** Connects to `server`, lets `send` write, and resolves with all the server sent until the connection closed. */
+async function talk(server: { address: unknown }, send: (client: net.Socket) => void): Promise<string> {
+  const client = net.connect((server.address as SocketAddress).port, "127.0.0.1");
+  let text = "";
+  client.setEncoding("utf8").on("data", (d: string) => (text += d));
+  await once(client, "connect");
+  send(client);
+  await once(client, "close");
+  return text;
+}
+
 describe("Node internals the stream machine relies on", () => {
   it("Node internal, allowHalfOpen and pauseOnConnect written on a created net.Server: read for every accepted socket", async () => {
     // The listener creates its server without these options; the machine writes the fields.
@@ -249,13 +257,7 @@ describe("Node internals the stream machine relies on", () => {
     expect((server as net.Server & { allowHalfOpen?: boolean }).allowHalfOpen).toBe(true);
     const started = await handle;
     try {
-      const client = net.connect((started.address as SocketAddress).port, "127.0.0.1");
-      let text = "";
-      client.setEncoding("utf8").on("data", (d: string) => (text += d));
-      await once(client, "connect");
-      client.end("ping");
-      await once(client, "close");
-      expect(text).toBe(`{"allowHalfOpen":true,"paused":false} ping`);
+      expect(await talk(started, (client) => client.end("ping"))).toBe(`{"allowHalfOpen":true,"paused":false} ping`);
     } finally {
       await started.shutdown({ drainTimeout: 0 });
     }
@@ -272,13 +274,7 @@ describe("Node internals the stream machine relies on", () => {
     });
     const started = await handle;
     try {
-      const client = net.connect((started.address as SocketAddress).port, "127.0.0.1");
-      let text = "";
-      client.setEncoding("utf8").on("data", (d: string) => (text += d));
-      await once(client, "connect");
-      client.write("line\n");
-      await once(client, "close");
-      expect(text).toBe("after the loop");
+      expect(await talk(started, (client) => client.write("line\n"))).toBe("after the loop");
     } finally {
       await started.shutdown({ drainTimeout: 0 });
     }

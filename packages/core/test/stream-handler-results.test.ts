@@ -3,7 +3,7 @@ import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { CHANNELS, FrameTooLargeError } from "@tako/core";
-import { closed, readAll, readBytes, recordingLogger, sleep } from "@tako/test-kit";
+import { captureStderr, closed, readAll, readBytes, recordingLogger, sleep } from "@tako/test-kit";
 import type { StreamHandler } from "@tako/core/listener";
 import { TCP, TRANSPORTS } from "./transports.ts";
 
@@ -93,12 +93,8 @@ describe.each(TRANSPORTS)("%s: handler results", (_name, t) => {
     const protocolMessages: unknown[] = [];
     const onProtocolError = (message: unknown) => void protocolMessages.push(message);
     subscribe(CHANNELS.protocolError, onProtocolError);
-    const lines: string[] = [];
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    }) as typeof process.stderr.write;
+    const stderr = captureStderr();
+    const lines = stderr.lines;
     try {
       for (const withLogger of [true, false]) {
         await using server = await t.serve(async (socket) => {
@@ -116,7 +112,7 @@ describe.each(TRANSPORTS)("%s: handler results", (_name, t) => {
         expect(server.stats()).toMatchObject({ handlerErrors: 0, protocolErrors: 1, active: 0 });
       }
     } finally {
-      process.stderr.write = write;
+      stderr.restore();
       unsubscribe(CHANNELS.protocolError, onProtocolError);
     }
     expect(published).toHaveLength(0);
@@ -128,12 +124,8 @@ describe.each(TRANSPORTS)("%s: handler results", (_name, t) => {
   });
 
   it("without a logger, a handler error goes to stderr once, with the peer", async () => {
-    const lines: string[] = [];
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    }) as typeof process.stderr.write;
+    const stderr = captureStderr();
+    const lines = stderr.lines;
     try {
       await using server = await t.serve(async () => {
         throw new Error("to stderr");
@@ -146,7 +138,7 @@ describe.each(TRANSPORTS)("%s: handler results", (_name, t) => {
       expect(lines[0]).toMatch(peer);
       expect(lines[0]).toContain("to stderr");
     } finally {
-      process.stderr.write = write;
+      stderr.restore();
     }
   });
 

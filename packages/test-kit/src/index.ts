@@ -3,5 +3,5 @@
 export { SOURCE_ARGS } from "./child.ts";
 export { abstractName, socketDir, staleSocket, type SocketDir } from "./files.ts";
 export { closed, readAll, readBytes } from "./net.ts";
-export { BAD_BASE_OPTIONS, recordingLogger, type LogRecord, type RecordingLogger } from "./options.ts";
+export { BAD_BASE_OPTIONS, captureStderr, invalidField, recordingLogger, type CapturedStderr, type LogRecord, type RecordingLogger } from "./options.ts";
 export { sleep, until } from "./wait.ts";

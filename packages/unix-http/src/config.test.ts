@@ -2,31 +2,20 @@
  * Every ServerConfig field, honoured and shown with real clients (drainTimeout: drain.test.ts).
  */
 import * as http from "node:http";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { Router, serveUnixHttp, type Server } from "@tako/unix-http";
-import { rawConnect, request, type RawConnection } from "./test-support.ts";
+import { closedAfterEach, type RawConnection, request } from "./test-support.ts";
 import { sleep, socketDir, until } from "@tako/test-kit";
 
 const dir = socketDir();
 afterAll(() => dir.remove());
 
-const servers: Server[] = [];
-const connections: RawConnection[] = [];
-afterEach(async () => {
-  for (const conn of connections.splice(0)) conn.socket.destroy();
-  await Promise.all(servers.splice(0).map((s) => s.shutdown({ drainTimeout: 1_000 })));
-});
+const { servers, connect } = closedAfterEach(1_000);
 
 async function serve(router: Router, options: Parameters<typeof serveUnixHttp>[2]): Promise<Server> {
   const server = await serveUnixHttp(dir.path(), router, options);
   servers.push(server);
   return server;
-}
-
-async function connect(path: string): Promise<RawConnection> {
-  const conn = await rawConnect(path);
-  connections.push(conn);
-  return conn;
 }
 
 function helloRouter(): Router {

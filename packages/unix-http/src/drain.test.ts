@@ -5,26 +5,15 @@
 import { existsSync } from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { Router, serveUnixHttp, type Server } from "@tako/unix-http";
-import { rawConnect, request, type RawConnection } from "./test-support.ts";
+import { afterAll, describe, expect, it } from "vitest";
+import { Router, serveUnixHttp } from "@tako/unix-http";
+import { closedAfterEach, request } from "./test-support.ts";
 import { sleep, socketDir, until } from "@tako/test-kit";
 
 const dir = socketDir();
 afterAll(() => dir.remove());
 
-const servers: Server[] = [];
-const connections: RawConnection[] = [];
-afterEach(async () => {
-  for (const conn of connections.splice(0)) conn.socket.destroy();
-  await Promise.all(servers.splice(0).map((s) => s.shutdown({ drainTimeout: 500 })));
-});
-
-async function connect(path: string): Promise<RawConnection> {
-  const conn = await rawConnect(path);
-  connections.push(conn);
-  return conn;
-}
+const { servers, connect } = closedAfterEach(500);
 
 /** A router whose `/slow` handler waits for the test to release it. */
 function slowRouter() {

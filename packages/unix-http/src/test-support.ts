@@ -3,6 +3,8 @@ import { once } from "node:events";
 import * as http from "node:http";
 import { connect, type Socket } from "node:net";
 import { sleep } from "@tako/test-kit";
+import type { Server } from "@tako/unix-http";
+import { afterEach } from "vitest";
 
 /** What {@link request} resolves with. */
 export interface Reply {
@@ -69,3 +71,23 @@ export async function rawConnect(path: string): Promise<RawConnection> {
   };
 }
 
+/**
+ * The servers and raw connections a test file opens, closed after each test (the connections
+ * destroyed, the servers shut down with `drainTimeout`).
+ */
+export function closedAfterEach(drainTimeout: number): { servers: Server[]; connect(path: string): Promise<RawConnection> } {
+  const servers: Server[] = [];
+  const connections: RawConnection[] = [];
+  afterEach(async () => {
+    for (const conn of connections.splice(0)) conn.socket.destroy();
+    await Promise.all(servers.splice(0).map((s) => s.shutdown({ drainTimeout })));
+  });
+  return {
+    servers,
+    async connect(path) {
+      const conn = await rawConnect(path);
+      connections.push(conn);
+      return conn;
+    },
+  };
+}
