@@ -204,8 +204,9 @@ class StreamMachine<Peer, Address> {
       else this.early.push(socket);
       return;
     }
-    if (this.drain.draining || (this.proxy !== undefined && !this.proxy.admit(socket))) {
-      handle.counters.rejected++;
+    const verdict = this.proxy === undefined ? "ok" : this.proxy.admit(socket);
+    if (this.drain.draining || verdict !== "ok") {
+      if (verdict !== "gone") handle.counters.rejected++;
       socket.destroy();
       return;
     }

@@ -1,4 +1,5 @@
 // serveTcp with proxyProtocol, over real loopback sockets (the real senders are in the e2e tests).
+import { execFileSync } from "node:child_process";
 import { once } from "node:events";
 import * as net from "node:net";
 import { describe, expect, it } from "vitest";
@@ -174,6 +175,19 @@ describe("serveTcp proxyProtocol", () => {
     expect(seen).toEqual([]);
     expect(await exchange(server.address.port, Buffer.concat([v2, Buffer.from("ok")]), "127.0.0.1")).toBe("203.0.113.7:51234|ok");
     expect(server.stats()).toMatchObject({ accepted: 1, rejected: 1, protocolErrors: 0 });
+  });
+
+  it("clients that reset right after connecting (HAProxy's plain health checks) are neither rejected nor protocol errors", async () => {
+    await using server = await serveTcp("127.0.0.1:0", () => {}, { proxyProtocol: { trusted: ["127.0.0.1"] } });
+    // A child process connects and resets 20 times while this event loop is blocked, so the
+    // server accepts sockets that are already dead (no peer address left), as HAProxy's checks do.
+    const script = `const net = require("node:net"); let left = 20;
+      const next = () => { const s = net.connect(${server.address.port}, "127.0.0.1"); s.on("error", () => {});
+        s.once("connect", () => { s.resetAndDestroy(); if (--left > 0) next(); }); };
+      next();`;
+    execFileSync(process.execPath, ["-e", script], { timeout: 20_000 });
+    await sleep(300);
+    expect(server.stats()).toMatchObject({ accepted: 0, rejected: 0, protocolErrors: 0, active: 0 });
   });
 
   it("untrusted: \"direct\" serves an untrusted client as is, header never parsed, ctx.proxy undefined", async () => {
