@@ -4,7 +4,7 @@ import { once } from "node:events";
 import * as net from "node:net";
 import { describe, expect, it } from "vitest";
 import { encodeProxyHeader, InvalidConfigError, serveTcp, type HandlerContext, type SocketAddress, type TcpHandler } from "@tako/tcp";
-import { closed, readAll, sleep, tryConnect } from "./test-utils.ts";
+import { closed, readAll, sleep, tryConnect } from "./test-support.ts";
 
 const source = { address: "203.0.113.7", port: 51234 };
 const destination = { address: "10.0.0.1", port: 9001 };
