@@ -384,7 +384,8 @@ function onQueuedEnd(this: TrackedSocket): void {
 /**
  * The one stream-listener machine behind `serveTcp` and `serveUnix`: binds the caller's
  * `net.Server`, runs the handler once per connection with the shared drain context, enforces
- * `maxConnections` (queue or reject), `idleTimeout`, publishes `connection` and
+ * `maxConnections` (queue or reject), `idleTimeout`, the `proxyProtocol` header phase (a PROXY
+ * header read before the handler, see `stream-proxy-phase.ts`), publishes `connection` and
  * `connection-closed`, keeps accept errors from stopping the server, and returns the common
  * {@link ServerHandle} whose shutdown closes the listening socket at once, aborts every handler's
  * signal, waits up to `drainTimeout` and destroys what is left.

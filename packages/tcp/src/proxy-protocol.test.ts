@@ -116,6 +116,19 @@ describe("serveTcp proxyProtocol", () => {
     expect(server.stats()).toMatchObject({ accepted: 0, active: 0, handlerErrors: 0 });
   });
 
+  it("maxHeaderSize bounds a v2 header (4 096 by default), decided on its declared length", async () => {
+    const big = encodeProxyHeader({ version: 2, source, destination, tlvs: { raw: [[0xe0, Buffer.alloc(6_000, 0x41)]] } });
+    const { seen, handler } = recorder();
+    await using strict = await serveTcp("127.0.0.1:0", handler, { proxyProtocol: true });
+    const socket = await connect(strict.address.port);
+    socket.write(big.subarray(0, 16)); // only the fixed part: refused without waiting for the rest
+    await closed(socket);
+    await expect.poll(() => strict.stats().protocolErrors).toBe(1);
+    await using roomy = await serveTcp("127.0.0.1:0", handler, { proxyProtocol: { maxHeaderSize: 8_192 } });
+    expect(await exchange(roomy.address.port, Buffer.concat([big, Buffer.from("ok")]))).toBe("203.0.113.7:51234|ok");
+    expect(seen[0]?.ctx.proxy?.tlvs.raw.get(0xe0)?.length).toBe(6_000);
+  });
+
   it("a trusted peer that sends nothing is closed at the timeout and counted; one that closes silently is not counted", async () => {
     await using server = await serveTcp("127.0.0.1:0", () => {}, { proxyProtocol: { trusted: ["127.0.0.0/8"], timeout: 300 } });
     const quiet = await connect(server.address.port);
