@@ -1,10 +1,11 @@
 // serveTcp with proxyProtocol, over real loopback sockets (the real senders are in the e2e tests).
 import { execFileSync } from "node:child_process";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { once } from "node:events";
 import * as net from "node:net";
 import { describe, expect, it } from "vitest";
-import { encodeProxyHeader, InvalidConfigError, serveTcp, type HandlerContext, type SocketAddress, type TcpHandler } from "@tako/tcp";
-import { closed, readAll, sleep, tryConnect } from "./test-support.ts";
+import { CHANNELS, encodeProxyHeader, InvalidConfigError, serveTcp, type HandlerContext, type SocketAddress, type TcpHandler } from "@tako/tcp";
+import { closed, readAll, recordingLogger, sleep, tryConnect } from "./test-support.ts";
 
 const source = { address: "203.0.113.7", port: 51234 };
 const destination = { address: "10.0.0.1", port: 9001 };
@@ -127,6 +128,30 @@ describe("serveTcp proxyProtocol", () => {
     await using roomy = await serveTcp("127.0.0.1:0", handler, { proxyProtocol: { maxHeaderSize: 8_192 } });
     expect(await exchange(roomy.address.port, Buffer.concat([big, Buffer.from("ok")]))).toBe("203.0.113.7:51234|ok");
     expect(seen[0]?.ctx.proxy?.tlvs.raw.get(0xe0)?.length).toBe(6_000);
+  });
+
+  it("a bad header is published on tako:protocol-error with its code and the real peer, and logged at debug only", async () => {
+    const messages: { kind: string; peer: SocketAddress; error: { code: string } }[] = [];
+    const listener = (message: unknown) => void messages.push(message as (typeof messages)[number]);
+    subscribe(CHANNELS.protocolError, listener);
+    const logger = recordingLogger();
+    try {
+      await using server = await serveTcp("127.0.0.1:0", () => {}, { proxyProtocol: { timeout: 200 }, logger });
+      const bad = await connect(server.address.port);
+      bad.write("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n");
+      await closed(bad);
+      const late = await connect(server.address.port);
+      await closed(late);
+      await expect.poll(() => messages.length).toBe(2);
+      expect(messages.map((m) => [m.kind, m.peer.address, m.error.code])).toEqual([
+        ["tcp", "127.0.0.1", "ERR_TAKO_PROXY_HEADER"],
+        ["tcp", "127.0.0.1", "ERR_TAKO_PROXY_TIMEOUT"],
+      ]);
+      expect(logger.records.filter((r) => r.level === "error" || r.level === "warn")).toEqual([]);
+      expect(logger.records.filter((r) => r.level === "debug")).toHaveLength(2);
+    } finally {
+      unsubscribe(CHANNELS.protocolError, listener);
+    }
   });
 
   it("a trusted peer that sends nothing is closed at the timeout and counted; one that closes silently is not counted", async () => {
