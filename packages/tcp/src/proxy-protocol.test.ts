@@ -161,7 +161,7 @@ describe("serveTcp proxyProtocol", () => {
     await closed(quiet);
     const elapsed = performance.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(250);
-    expect(elapsed).toBeLessThan(3_000);
+    expect(elapsed).toBeLessThan(10_000);
     await expect.poll(() => server.stats().protocolErrors).toBe(1);
     const probe = await connect(server.address.port); // a plain TCP health check: connect, close
     probe.end();
@@ -184,8 +184,8 @@ describe("serveTcp proxyProtocol", () => {
     clearInterval(drip);
     const elapsed = performance.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(700);
-    expect(elapsed).toBeLessThan(4_000); // the whole line would take 4.2 s
-    expect(sent).toBeLessThan(line.length);
+    expect(sent).toBeLessThan(line.length); // the whole line takes 4.2 s: the deadline was not reset per byte
+    expect(elapsed).toBeLessThan(10_000);
     expect(calls).toBe(0);
     await expect.poll(() => server.stats().protocolErrors).toBe(1);
   });
@@ -257,7 +257,7 @@ describe("serveTcp proxyProtocol", () => {
     const started = performance.now();
     const report = await server.shutdown({ drainTimeout: 30_000 });
     await Promise.all(sockets.map((s) => closed(s)));
-    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(performance.now() - started).toBeLessThan(5_000); // not the 60 s header timeout, nor the 30 s drain
     expect(report.forced).toBe(0);
     expect(server.stats()).toMatchObject({ active: 0, protocolErrors: 0 });
   });
