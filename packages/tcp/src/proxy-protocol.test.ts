@@ -156,8 +156,8 @@ describe("serveTcp proxyProtocol", () => {
 
   it("a trusted peer that sends nothing is closed at the timeout and counted; one that closes silently is not counted", async () => {
     await using server = await serveTcp("127.0.0.1:0", () => {}, { proxyProtocol: { trusted: ["127.0.0.0/8"], timeout: 300 } });
+    const started = performance.now(); // before connecting: the server's deadline starts at its accept
     const quiet = await connect(server.address.port);
-    const started = performance.now();
     await closed(quiet);
     const elapsed = performance.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(250);
@@ -173,13 +173,13 @@ describe("serveTcp proxyProtocol", () => {
   it("a header drip-fed 1 byte per 100 ms is cut at the deadline, not reset per byte", async () => {
     let calls = 0;
     await using server = await serveTcp("127.0.0.1:0", () => void calls++, { proxyProtocol: { timeout: 800 } });
+    const started = performance.now();
     const socket = await connect(server.address.port);
     const line = Buffer.from("PROXY TCP4 192.0.2.1 192.0.2.2 1111 2222\r\n");
     let sent = 0;
     const drip = setInterval(() => {
       if (sent < line.length && !socket.destroyed) socket.write(line.subarray(sent, ++sent));
     }, 100);
-    const started = performance.now();
     await closed(socket);
     clearInterval(drip);
     const elapsed = performance.now() - started;
