@@ -2,7 +2,15 @@ import { checkKnownKeys, InvalidConfigError } from "@tako/core";
 import { HttpError } from "./errors.ts";
 import type { Middleware } from "./router.ts";
 
-/** One id or a list of them (user ids or group ids, 0 to 4294967294). */
+/**
+ * One id or a list of them (user ids or group ids, 0 to 4294967294).
+ *
+ * @example
+ * ```ts
+ * const admins: PeerIds = [0, 1001];
+ * requirePeer({ uid: admins });
+ * ```
+ */
 export type PeerIds = number | readonly number[];
 
 /**

@@ -1,4 +1,12 @@
-/** The fields of a {@link UnixPeerAddr}, each `null` where unknown. */
+/**
+ * The fields of a {@link UnixPeerAddr}, each `null` (or left out) where unknown.
+ *
+ * @example
+ * ```ts
+ * const init: UnixPeerInit = { path: null, pid: 4242, uid: 0, gid: 0 };
+ * new UnixPeerAddr(init).uid; // 0
+ * ```
+ */
 export interface UnixPeerInit {
   /** The client's bound socket path (`@name` for an abstract one); `null` for the usual unnamed client. */
   readonly path?: string | null | undefined;
