@@ -1,4 +1,5 @@
-import { checkKnownKeys, InvalidConfigError } from "@tako/core";
+import { InvalidConfigError } from "@tako/core";
+import { checkKnownKeys } from "@tako/core/listener";
 import { HttpError } from "./errors.ts";
 import type { Middleware } from "./router.ts";
 

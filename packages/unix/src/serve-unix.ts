@@ -1,7 +1,8 @@
 import * as net from "node:net";
-import { InvalidConfigError, serveStream, type HandlerContext, type Server, type ShutdownSignal } from "@tako/core";
+import { type HandlerContext, type Server, type ShutdownSignal } from "@tako/core";
+import { serveStream } from "@tako/core/listener";
 import { bindUnixSocket } from "./bind-unix.ts";
-import { validateUnixOptions, type UnixServeOptions } from "./options.ts";
+import { validateUnixOptions, type ServeUnixOptions } from "./options.ts";
 import type { UnixPeerAddr } from "./unix-peer-addr.ts";
 import { resolvePeerCredentials, unixPeerOf } from "./unix-peer-of.ts";
 
@@ -50,11 +51,8 @@ export type UnixHandler = (socket: net.Socket, peer: UnixPeerAddr, ctx: HandlerC
  * console.log(await server.finished); // { drained, forced, durationMs } after Ctrl-C
  * ```
  */
-export async function serveUnix(path: string, handler: UnixHandler, options: UnixServeOptions = {}): Promise<Server<string>> {
+export async function serveUnix(path: string, handler: UnixHandler, options: ServeUnixOptions = {}): Promise<Server<string>> {
   validateUnixOptions(path, options);
-  if (typeof handler !== "function") {
-    throw new InvalidConfigError("handler", `handler must be a function; got ${typeof handler}`);
-  }
   const { mode, backlog } = options;
   const credentials = resolvePeerCredentials(options.peerCredentials, "serveUnix options.peerCredentials");
   return serveStream<UnixPeerAddr, string>({
