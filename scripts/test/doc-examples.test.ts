@@ -60,7 +60,7 @@ function prelude(): string {
     "  const drain: import(\"@tako/core/listener\").Drain;",
     "  const metrics: { increment(name: string): void };",
     // Placeholders an example may lean on: the user's own values and functions.
-    ...["handler", "handle", "address", "error", "data", "ctx", "port", "path", "input", "line", "lines", "a", "b", "count", "onMessage", "onDone", "onFailed", "readLines", "requireLogin", "createUser", "adminPage"].map(
+    ...["handler", "handle", "address", "error", "data", "ctx", "port", "path", "input", "line", "lines", "a", "b", "count", "onMessage", "onDone", "onFailed", "readLines", "requireLogin", "createUser", "adminPage", "serve"].map(
       (name) => `  let ${name}: any;`,
     ),
     "  const socket: net.Socket;",

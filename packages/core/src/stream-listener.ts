@@ -3,10 +3,12 @@ import type * as net from "node:net";
 import { checkFunction, isThenable } from "./check.ts";
 import { channels } from "./diagnostics.ts";
 import { Drain, type DrainUnit, type HandlerContext } from "./drain.ts";
-import { isPeerGone, ProtocolError } from "./errors.ts";
+import { isPeerGone, ProtocolError, TakoError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import { resolveProxyProtocolOption } from "./proxy/policy.ts";
 import { reportHandlerError, reportProtocolError, ServerHandle, type Server } from "./server.ts";
 import { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, validateStreamListenerOptions, type StreamListenerOptions } from "./stream-options.ts";
+import { ProxyHeaderPhase } from "./stream-proxy-phase.ts";
 
 /**
  * A per-connection handler. It receives the real socket, the peer and a context whose `signal`
@@ -59,7 +61,11 @@ export interface StreamListenerInit<Peer, Address> {
   readonly options: StreamListenerOptions;
   /** Binds (listen). Rejects with BindError (OS code kept). `release` runs after the drain. */
   bind(server: net.Server): Promise<{ address: Address; release?: () => void | Promise<void> }>;
-  /** The peer of an accepted socket, as handed to the handler. */
+  /**
+   * The peer of an accepted socket, as handed to the handler. Throwing a `TakoError` refuses the
+   * connection (destroyed before any handler, counted in `stats().rejected`); any other throw means
+   * the socket was already lost (destroyed, not counted).
+   */
   peerOf(socket: net.Socket): Peer;
 }
 
@@ -162,6 +168,8 @@ class StreamMachine<Peer, Address> {
   readonly warned = new Set<string>();
   /** Connections whose handler finished and whose reply is flushed, waiting for the client's FIN. */
   readonly lingering = new Set<net.Socket>();
+  /** The PROXY header phase, when `proxyProtocol` is on. */
+  readonly proxy: ProxyHeaderPhase | undefined;
 
   constructor(init: StreamListenerInit<Peer, Address>) {
     const o = init.options;
@@ -175,6 +183,13 @@ class StreamMachine<Peer, Address> {
     this.queueTimeout = o.queueTimeout ?? DEFAULT_QUEUE_TIMEOUT;
     this.idleTimeout = o.idleTimeout ?? 0;
     this.peerOf = init.peerOf;
+    const policy = resolveProxyProtocolOption(o.proxyProtocol, { allowTrusted: init.kind === "tcp", field: "proxyProtocol" });
+    this.proxy = policy && new ProxyHeaderPhase(policy, this as StreamMachine<unknown, unknown>);
+  }
+
+  /** Slots taken: running handlers plus connections still sending their PROXY header. */
+  inUse(): number {
+    return this.proxy === undefined ? this.drain.active : this.drain.active + this.proxy.pending.size;
   }
 
   readonly onConnection = (socket: net.Socket): void => {
@@ -190,12 +205,13 @@ class StreamMachine<Peer, Address> {
       else this.early.push(socket);
       return;
     }
-    if (this.drain.draining) {
-      handle.counters.rejected++;
+    const verdict = this.proxy === undefined ? "ok" : this.proxy.admit(socket);
+    if (this.drain.draining || verdict !== "ok") {
+      if (verdict !== "gone") handle.counters.rejected++;
       socket.destroy();
       return;
     }
-    if (this.drain.active < this.maxConnections) {
+    if (this.inUse() < this.maxConnections) {
       this.start(socket, handle);
       return;
     }
@@ -221,16 +237,27 @@ class StreamMachine<Peer, Address> {
 
   start(socket: net.Socket, handle: ServerHandle<Address>): void {
     if (socket.destroyed) return;
-    const tracked = socket as TrackedSocket;
     let peer: Peer;
     try {
       peer = this.peerOf(socket);
     } catch (error) {
+      socket.destroy();
+      if (error instanceof TakoError) {
+        // The listener refused the peer (e.g. required peer credentials that cannot be read).
+        handle.counters.rejected++;
+        this.logger?.debug({ err: error, kind: this.kind }, "connection refused before its handler started");
+        return;
+      }
       // The socket died between accept and now (no remote address left): nothing to serve.
       this.logger?.debug({ err: error, kind: this.kind }, "connection lost before its handler started");
-      socket.destroy();
       return;
     }
+    if (this.proxy !== undefined && !this.proxy.isDirect(socket)) this.proxy.begin(socket);
+    else this.serve(socket, handle, peer, this.drain.context);
+  }
+
+  serve(socket: net.Socket, handle: ServerHandle<Address>, peer: Peer, ctx: HandlerContext): void {
+    const tracked = socket as TrackedSocket;
     handle.counters.accepted++;
     const conn: Connection = { machine: this as StreamMachine<unknown, unknown>, peer, unit: undefined };
     tracked[kConn] = conn;
@@ -244,7 +271,7 @@ class StreamMachine<Peer, Address> {
     socket[Symbol.asyncIterator] = iterateKeepingSocketOpen;
     let result: unknown;
     try {
-      result = this.handler(socket, peer, this.drain.context);
+      result = this.handler(socket, peer, ctx);
     } catch (error) {
       this.fail(socket, peer, error);
       return;
@@ -328,7 +355,7 @@ class StreamMachine<Peer, Address> {
   onSlotFree(): void {
     const handle = this.handle;
     if (handle === undefined || this.drain.draining) return;
-    while (this.queue.size > 0 && this.drain.active < this.maxConnections) {
+    while (this.queue.size > 0 && this.inUse() < this.maxConnections) {
       const next = this.queue.keys().next().value as net.Socket;
       this.leaveQueue(next);
       if (next.destroyed) continue;
@@ -366,7 +393,8 @@ function onQueuedEnd(this: TrackedSocket): void {
 /**
  * The one stream-listener machine behind `serveTcp` and `serveUnix`: binds the caller's
  * `net.Server`, runs the handler once per connection with the shared drain context, enforces
- * `maxConnections` (queue or reject), `idleTimeout`, publishes `connection` and
+ * `maxConnections` (queue or reject), `idleTimeout`, the `proxyProtocol` header phase (a PROXY
+ * header read before the handler, see `stream-proxy-phase.ts`), publishes `connection` and
  * `connection-closed`, keeps accept errors from stopping the server, and returns the common
  * {@link ServerHandle} whose shutdown closes the listening socket at once, aborts every handler's
  * signal, waits up to `drainTimeout` and destroys what is left.
@@ -418,7 +446,10 @@ export async function serveStream<Peer, Address>(init: StreamListenerInit<Peer, 
     signal: init.options.signal,
     logger: init.options.logger,
     stopAccepting: () => machine.stopAccepting(),
-    onDrainStart: () => machine.closeLingering(),
+    onDrainStart: () => {
+      machine.closeLingering();
+      machine.proxy?.closeAll();
+    },
     afterDrain: async () => {
       if (machine.queueTimer !== undefined) clearTimeout(machine.queueTimer);
       if (release) await release();
