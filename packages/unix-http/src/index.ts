@@ -13,7 +13,9 @@ export {
   serveUnixHttpWithShutdown,
   serveUnixHttpWithShutdownAndDrain,
   type ServeUnixHttpOptions,
+  type UnixHttpProtocol,
 } from "./serve.ts";
+export type { WebSocketHandler, WebSocketRouteOptions } from "./websocket.ts";
 export {
   BindError,
   CHANNELS,
