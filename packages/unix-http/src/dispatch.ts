@@ -1,7 +1,8 @@
 import { STATUS_CODES } from "node:http";
 import type { Context } from "./context.ts";
 import { ClientGoneError, HttpError } from "./errors.ts";
-import { isThenable, type ErrorHandler, type Handler, type MaybePromise, type Middleware, type Next } from "./handler.ts";
+import { isThenable } from "@tako/core/listener";
+import type { ErrorHandler, Handler, MaybePromise, Middleware, Next } from "./handler.ts";
 import { text, toResponse, type HandlerResult } from "./response.ts";
 
 const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});

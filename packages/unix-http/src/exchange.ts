@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
-import { isPeerGone, type Counters } from "@tako/core";
+import { isPeerGone } from "@tako/core";
+import { isThenable, type Counters } from "@tako/core/listener";
 import { Context, type RequestHost } from "./context.ts";
 import { HttpError } from "./errors.ts";
-import { isThenable, type MaybePromise } from "./handler.ts";
+import type { MaybePromise } from "./handler.ts";
 import { NodeRequest, type RequestSource } from "./node-request.ts";
 import { send, type SendTarget } from "./node-send.ts";
 import type { HandlerResult } from "./response.ts";

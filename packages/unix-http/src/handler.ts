@@ -98,8 +98,3 @@ export interface RouterFetchInit {
   /** `ctx.signal`. Default: the request's signal. */
   readonly signal?: AbortSignal | undefined;
 }
-
-/** @internal Whether `value` is a promise or other thenable. */
-export function isThenable<T>(value: unknown): value is PromiseLike<T> {
-  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
-}

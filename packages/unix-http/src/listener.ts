@@ -1,19 +1,8 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
-import {
-  channels,
-  Drain,
-  onShutdownSignal,
-  ProtocolError,
-  reportHandlerError,
-  reportProtocolError,
-  ServerHandle,
-  type Counters,
-  type Logger,
-  type ServerConfig,
-  type ShutdownSignal,
-} from "@tako/core";
+import { ProtocolError, type Logger, type ServerConfig, type ShutdownSignal } from "@tako/core";
+import { channels, Drain, onShutdownSignal, reportHandlerError, reportProtocolError, ServerHandle, type Counters } from "@tako/core/listener";
 import { bindUnixSocket, type BindUnixSocketOptions, type UnixPeerAddr, type UnixSocketBinding } from "@tako/unix";
 import type { WebSocket } from "ws";
 import { peerOf } from "./context.ts";

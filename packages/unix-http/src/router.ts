@@ -1,8 +1,8 @@
-import { channels } from "@tako/core";
+import { channels, checkLogger, isThenable } from "@tako/core/listener";
 import { Context, type RequestHost } from "./context.ts";
 import { decodeParams, failWith, runChain } from "./dispatch.ts";
 import { HttpError } from "./errors.ts";
-import { isThenable, type ErrorHandler, type Handler, type MaybePromise, type Middleware, type RouterFetchInit, type RouterOptions } from "./handler.ts";
+import { type ErrorHandler, type Handler, type MaybePromise, type Middleware, type RouterFetchInit, type RouterOptions } from "./handler.ts";
 import { headResponse, toResponse, type HandlerResult } from "./response.ts";
 import type { PathParams } from "./route-path.ts";
 import { Route, RouteTable, type Match } from "./route-table.ts";
@@ -45,7 +45,7 @@ export class Router {
   readonly #host: RequestHost;
 
   constructor(options: RouterOptions = {}) {
-    const logger = options.logger;
+    const logger = checkLogger(options.logger);
     this.#host = {
       report(error, peer) {
         if (channels.handlerError.hasSubscribers) channels.handlerError.publish({ kind: "unix-http", server: undefined, peer, error });

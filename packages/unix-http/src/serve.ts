@@ -1,13 +1,5 @@
-import {
-  checkKnownKeys,
-  DEFAULT_SERVER_CONFIG,
-  InvalidConfigError,
-  validateServerConfig,
-  type Logger,
-  type Server,
-  type ServerConfig,
-  type ShutdownSignal,
-} from "@tako/core";
+import { DEFAULT_SERVER_CONFIG, InvalidConfigError, validateServerConfig, type Logger, type Server, type ServerConfig, type ShutdownSignal } from "@tako/core";
+import { checkBaseServeOptions, checkKnownKeys, checkOptionsObject } from "@tako/core/listener";
 import { validateUnixSocketOptions, type BindUnixSocketOptions } from "@tako/unix";
 import { UnixHttpListener } from "./listener.ts";
 import { Router } from "./router.ts";
@@ -77,14 +69,11 @@ export const SERVE_UNIX_HTTP_OPTION_KEYS: readonly string[] = Object.freeze([...
  */
 export async function serveUnixHttp(path: string, router: Router, options: ServeUnixHttpOptions = {}): Promise<Server<string>> {
   if (!(router instanceof Router)) throw new InvalidConfigError("router", "serveUnixHttp needs a Router (new Router())");
-  if (typeof options !== "object" || options === null) throw new InvalidConfigError("options", "serveUnixHttp options must be an object");
+  checkOptionsObject("serveUnixHttp options", options);
   checkKnownKeys("serveUnixHttp options", options, SERVE_UNIX_HTTP_OPTION_KEYS);
   const { signal, logger, mode, backlog, protocols, ...rest } = options;
   const config = validateServerConfig(definedOnly(rest) as Partial<ServerConfig>);
-  if (signal !== undefined && !isSignal(signal)) throw new InvalidConfigError("signal", "signal must be an AbortSignal or a promise-like");
-  if (logger !== undefined && (typeof logger !== "object" || logger === null || typeof logger.error !== "function")) {
-    throw new InvalidConfigError("logger", "logger must be a pino-compatible logger (with error, warn, info and debug methods)");
-  }
+  checkBaseServeOptions({ signal, logger });
   const served = checkProtocols(protocols);
   const bindOptions = definedOnly({ mode, backlog }) as BindUnixSocketOptions;
   const target = validateUnixSocketOptions(path, bindOptions);
@@ -134,7 +123,7 @@ export function serveUnixHttpWithShutdownAndDrain(path: string, router: Router, 
  * ```
  */
 export async function serveUnixHttpWithConfig(path: string, router: Router, config: Partial<ServerConfig>): Promise<Server<string>> {
-  if (typeof config !== "object" || config === null) throw new InvalidConfigError("config", "ServerConfig must be an object");
+  checkOptionsObject("ServerConfig", config, "config");
   checkKnownKeys("ServerConfig", config, CONFIG_KEYS);
   return serveUnixHttp(path, router, config);
 }
@@ -143,11 +132,6 @@ function definedOnly(object: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(object)) if (value !== undefined) out[key] = value;
   return out;
-}
-
-function isSignal(value: unknown): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  return typeof (value as AbortSignal).addEventListener === "function" || typeof (value as PromiseLike<unknown>).then === "function";
 }
 
 function checkProtocols(protocols: unknown): Set<UnixHttpProtocol> {

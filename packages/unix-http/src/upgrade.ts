@@ -1,6 +1,7 @@
 import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
-import { ProtocolError, reportProtocolError, type Counters, type Drain, type Logger, type ServerHandle } from "@tako/core";
+import { ProtocolError, type Logger } from "@tako/core";
+import { reportProtocolError, type Counters, type Drain, type ServerHandle } from "@tako/core/listener";
 import type { WebSocket } from "ws";
 import { Context, type RequestHost } from "./context.ts";
 import { NodeRequest, type RequestSource } from "./node-request.ts";
