@@ -8,7 +8,8 @@ import { UnixPeerAddr } from "./unix-peer-addr.ts";
 /**
  * A Unix-socket connection handler: the real `net.Socket`, the peer ({@link UnixPeerAddr}, whose
  * `path` is `null` for the usual unnamed client) and a context whose `signal` aborts when shutdown
- * starts.
+ * starts. With `proxyProtocol`, `ctx.proxy` is the connection's PROXY header (the TCP client a
+ * proxy in front accepted); `peer` stays the socket's peer.
  *
  * - Return a promise (an `async` function): when it resolves the connection is ended after
  *   pending writes flush; when it rejects (or the handler throws) the error is reported and the
