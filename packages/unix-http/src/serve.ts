@@ -1,7 +1,18 @@
-import { DEFAULT_SERVER_CONFIG, InvalidConfigError, validateServerConfig, type Logger, type Server, type ServerConfig, type ShutdownSignal } from "@tako/core";
-import { checkBaseServeOptions, checkKnownKeys, checkOptionsObject } from "@tako/core/listener";
+import type { Socket } from "node:net";
+import {
+  DEFAULT_SERVER_CONFIG,
+  InvalidConfigError,
+  validateServerConfig,
+  type Logger,
+  type Server,
+  type ServerConfig,
+  type ShutdownSignal,
+  type UnixProxyProtocolOption,
+} from "@tako/core";
+import { checkBaseServeOptions, checkKnownKeys, checkOptionsObject, readProxyHeader, resolveProxyProtocolOption } from "@tako/core/listener";
 import { validateUnixSocketOptions, type BindUnixSocketOptions } from "@tako/unix";
 import { UnixHttpListener } from "./listener.ts";
+import { rememberProxyInfo } from "./proxy-info.ts";
 import { Router } from "./router.ts";
 
 /**
@@ -38,6 +49,14 @@ export interface ServeUnixHttpOptions extends Partial<ServerConfig> {
    * with prior knowledge beside HTTP/1.1 (told apart by the HTTP/2 preface); `["h2c"]` only HTTP/2.
    */
   readonly protocols?: readonly UnixHttpProtocol[] | undefined;
+  /**
+   * Every connection must start with a PROXY v1 or v2 header (HAProxy `send-proxy(-v2)` to a
+   * `unix@` server, nginx stream `proxy_protocol on`): `true`, or `{ timeout }` (default 5 000 ms)
+   * and `maxHeaderSize`. Handlers see it as `ctx.proxy` and `ctx.extensions.get(ProxyInfo)`; a
+   * missing, malformed or late header closes the connection and counts in `stats().protocolErrors`.
+   * A `trusted` list is for TCP listeners and an error here.
+   */
+  readonly proxyProtocol?: UnixProxyProtocolOption | undefined;
 }
 
 const CONFIG_KEYS = Object.keys(DEFAULT_SERVER_CONFIG);
@@ -49,7 +68,7 @@ const CONFIG_KEYS = Object.keys(DEFAULT_SERVER_CONFIG);
  * SERVE_UNIX_HTTP_OPTION_KEYS.includes("maxBodySize"); // true
  * ```
  */
-export const SERVE_UNIX_HTTP_OPTION_KEYS: readonly string[] = Object.freeze([...CONFIG_KEYS, "signal", "logger", "mode", "backlog", "protocols"]);
+export const SERVE_UNIX_HTTP_OPTION_KEYS: readonly string[] = Object.freeze([...CONFIG_KEYS, "signal", "logger", "mode", "backlog", "protocols", "proxyProtocol"]);
 
 /**
  * Serves `router` over HTTP/1.1 (and, with `protocols`, HTTP/2 cleartext) on the Unix socket
@@ -71,10 +90,11 @@ export async function serveUnixHttp(path: string, router: Router, options: Serve
   if (!(router instanceof Router)) throw new InvalidConfigError("router", "serveUnixHttp needs a Router (new Router())");
   checkOptionsObject("serveUnixHttp options", options);
   checkKnownKeys("serveUnixHttp options", options, SERVE_UNIX_HTTP_OPTION_KEYS);
-  const { signal, logger, mode, backlog, protocols, ...rest } = options;
+  const { signal, logger, mode, backlog, protocols, proxyProtocol, ...rest } = options;
   const config = validateServerConfig(definedOnly(rest) as Partial<ServerConfig>);
   checkBaseServeOptions({ signal, logger });
   const served = checkProtocols(protocols);
+  const policy = resolveProxyProtocolOption(proxyProtocol, { allowTrusted: false, field: "proxyProtocol" });
   const bindOptions = definedOnly({ mode, backlog }) as BindUnixSocketOptions;
   const target = validateUnixSocketOptions(path, bindOptions);
   const listener = new UnixHttpListener({
@@ -84,7 +104,12 @@ export async function serveUnixHttp(path: string, router: Router, options: Serve
     logger,
     http1: served.has("http1"),
     h2c: served.has("h2c"),
-    prelude: undefined,
+    prelude:
+      policy === undefined
+        ? undefined
+        : async (socket: Socket, drainSignal: AbortSignal) => {
+            rememberProxyInfo(socket, await readProxyHeader(socket, { timeout: policy.timeout, maxHeaderSize: policy.maxHeaderSize, signal: drainSignal }));
+          },
   });
   await listener.bind(path, bindOptions, signal);
   return listener.handle;
