@@ -1,12 +1,13 @@
 /**
  * The load-client child: `node src/client-main.ts '{}'`, pinned to its own core by the runner.
- * Answers `echo`, `udp`, `http`, `autocannon`, `fetchOnce`, `hold`, `held`, `waitClosed` and `release`.
+ * Answers `echo`, `udp`, `http`, `h2c`, `wsEcho`, `autocannon`, `fetchOnce`, `hold`, `held`, `waitClosed` and `release`.
  */
 import { runAutocannon } from "./clients/autocannon.ts";
 import { runEcho } from "./clients/echo.ts";
 import { fetchOnce, hold, heldStatus, release, waitClosed } from "./clients/hold.ts";
 import { runHttp } from "./clients/http.ts";
 import { runUdp } from "./clients/udp.ts";
+import { runH2c, runWsEcho } from "./clients/upgrade.ts";
 import { serveCommands } from "./rpc.ts";
 
 serveCommands(
@@ -14,6 +15,8 @@ serveCommands(
     echo: runEcho,
     udp: runUdp,
     http: runHttp,
+    h2c: runH2c,
+    wsEcho: runWsEcho,
     autocannon: runAutocannon,
     hold,
     fetchOnce,
