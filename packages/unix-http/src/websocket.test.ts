@@ -208,6 +208,28 @@ describe("router.ws", () => {
     expect(errors).toHaveLength(1);
   });
 
+  it("a client that half-closes an upgraded socket does not leave it in CLOSE_WAIT: the server ends it too", async () => {
+    const server = await serve(echoRouter());
+    const conn = await raw(server);
+    conn.socket.write(HANDSHAKE("/echo/x"));
+    await conn.waitFor("\r\n\r\n");
+    await until(() => server.stats().active === 1, "the WebSocket is open");
+    conn.socket.end(); // FIN without a close frame
+    await conn.closed;
+    await until(() => server.stats().active === 0, "the server closed its side");
+  });
+
+  it("a handshake with more headers than Node keeps (CVE-2024-37890) is refused, and the server keeps serving", async () => {
+    const server = await serve(echoRouter());
+    const conn = await raw(server);
+    const filler = Array.from({ length: 2100 }, (_, i) => `X-F${i}: 1\r\n`).join("");
+    conn.socket.write(`GET /echo/x HTTP/1.1\r\nHost: x\r\n${filler}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    await conn.closed;
+    expect(conn.received).toMatch(/^HTTP\/1\.1 (400|431) /);
+    const ws = await open(server, "/echo/y");
+    expect(JSON.parse(await nextMessage(ws))).toMatchObject({ room: "y" });
+  });
+
   it("refuses bad options at registration", () => {
     const router = new Router();
     expect(() => router.ws("/a", () => {}, { maxPayload: 0 })).toThrow(InvalidRouteError);
