@@ -3,7 +3,7 @@
 //   node dist/main.js [path]      path defaults to <tmpdir>/tako-http.sock; "@name" is an abstract socket
 //
 //   curl --unix-socket /tmp/tako-http.sock http://localhost/       -> hello from unix
-//   curl --unix-socket /tmp/tako-http.sock http://localhost/peer   -> {"path":null}
+//   curl --unix-socket /tmp/tako-http.sock http://localhost/peer   -> {"path":null,"pid":4242,"uid":1000,"gid":1000}
 //   curl --http2-prior-knowledge --unix-socket /tmp/tako-http.sock http://localhost/   (h2c, same socket)
 //   websocat ws+unix:/tmp/tako-http.sock:/events                   -> {"tick":1} every second; echoes what you send
 //
@@ -18,7 +18,8 @@ const path = process.argv[2] ?? join(tmpdir(), "tako-http.sock");
 
 const router = new Router();
 router.get("/", () => "hello from unix");
-// The peer is in the request extensions, keyed by its class, as in Rust's `Extension<UnixPeerAddr>`.
+// The peer is in the request extensions, keyed by its class, as in Rust's `Extension<UnixPeerAddr>`:
+// the connecting process's pid, uid and gid as the kernel recorded them at connect (SO_PEERCRED).
 router.get("/peer", (_req, ctx) => ctx.extensions.get(UnixPeerAddr));
 // A WebSocket: a tick every TICK_MS (default 1 s) and an echo of every message; on shutdown the
 // ticking stops (ctx.signal) and the server closes the socket with 1001 "going away".

@@ -5,7 +5,7 @@
 import { once } from "node:events";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { HttpError, InvalidRouteError, Router, serveUnixHttp, UnixPeerAddr, type Server } from "@tako/unix-http";
+import { HttpError, InvalidRouteError, requirePeer, Router, serveUnixHttp, UnixPeerAddr, type Server } from "@tako/unix-http";
 import { rawConnect, request, socketDir, until, type RawConnection } from "./test-support.ts";
 
 const dir = socketDir();
@@ -85,7 +85,7 @@ describe("router.ws", () => {
   it("echoes over ws+unix: with params, the peer and the request", async () => {
     const server = await serve(echoRouter());
     const ws = await open(server, "/echo/lobby");
-    expect(JSON.parse(await nextMessage(ws))).toEqual({ room: "lobby", peer: { path: null }, samePeer: true, url: "http://localhost/echo/lobby" });
+    expect(JSON.parse(await nextMessage(ws))).toEqual({ room: "lobby", peer: { path: null, pid: process.pid, uid: process.getuid?.(), gid: process.getgid?.() }, samePeer: true, url: "http://localhost/echo/lobby" });
     ws.send("ping");
     expect(await nextMessage(ws)).toBe("ping");
     // The same socket path still serves plain HTTP.
@@ -123,6 +123,16 @@ describe("router.ws", () => {
     await expect(open(server, "/admin")).rejects.toMatchObject({ status: 403 });
     const ws = await open(server, "/admin", { "x-admin": "yes" });
     expect(await nextMessage(ws)).toBe("welcome");
+  });
+
+  it("requirePeer guards an upgrade: another uid gets 403, the right one the WebSocket", async () => {
+    const router = new Router();
+    const uid = process.getuid?.() ?? 0;
+    router.ws("/mine", (ws) => ws.send("yours")).use(requirePeer({ uid }));
+    router.ws("/theirs", (ws) => ws.send("never")).use(requirePeer({ uid: uid + 4242 }));
+    const server = await serve(router);
+    expect(await nextMessage(await open(server, "/mine"))).toBe("yours");
+    await expect(open(server, "/theirs")).rejects.toMatchObject({ status: 403 });
   });
 
   it("an upgrade to an unknown path is 404, another method 405 with Allow, and the socket is closed either way", async () => {
