@@ -192,7 +192,7 @@ describe("router.ws", () => {
 
   it("a message over maxPayload closes with 1009 and counts a protocol error; per-message deflate is off", async () => {
     const router = new Router();
-    router.ws("/small", (ws) => void ws.on("message", (data) => ws.send(data)), { maxPayload: 1024 });
+    router.ws("/small", (ws) => ws.on("message", (data) => ws.send(data)), { maxPayload: 1024 });
     const server = await serve(router);
     const ws = await open(server, "/small");
     expect(ws.extensions).toBe("");
