@@ -1,5 +1,6 @@
 import * as net from "node:net";
 import {
+  assertReusePort,
   BindError,
   formatAddress,
   parseAddress,
@@ -91,6 +92,7 @@ export async function serveTcp(addr: AddressInput, handler: TcpHandler, options:
   if (options.reusePort && !reusePortSupported()) {
     throw new UnsupportedError(`reusePort is not supported on ${process.platform}`);
   }
+  if (options.reusePort) await assertReusePort("tcp"); // feature-probed: a runtime may ignore the flag
   const keepAlive = options.keepAlive ?? false;
   const server = net.createServer({
     noDelay: options.noDelay ?? true,

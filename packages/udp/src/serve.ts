@@ -3,6 +3,7 @@ import { lookup as dnsLookup, type LookupOneOptions } from "node:dns";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import {
+  assertReusePort,
   BindError,
   channels,
   Drain,
@@ -126,6 +127,7 @@ export async function serveUdp(addr: AddressInput, handler: UdpHandler, options?
   if (config.ipv6Only && target.family === 4) {
     throw new InvalidConfigError("ipv6Only", `ipv6Only needs an IPv6 address, e.g. "[::]:${listen.port}"; got ${formatAddress({ host: target.address, port: listen.port })}`);
   }
+  if (config.reusePort) await assertReusePort("udp"); // a runtime may accept the flag and ignore it (Deno)
   const socket = createSocket({ type: target.family === 6 ? "udp6" : "udp4", reusePort: config.reusePort, ipv6Only: config.ipv6Only, lookup: lookupLiteral });
   const where = formatAddress({ host: target.address, port: listen.port });
   try {

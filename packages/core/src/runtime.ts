@@ -1,0 +1,166 @@
+import { createSocket } from "node:dgram";
+import { createServer, type Server as NetServer } from "node:net";
+import { UnsupportedError } from "./errors.ts";
+
+/**
+ * The JavaScript runtimes Tako runs on: Node (the reference), Bun and Deno through their
+ * `node:*` compatibility layers.
+ *
+ * @example
+ * ```ts
+ * const name: RuntimeName = runtimeName(); // "node" under Node
+ * ```
+ */
+export type RuntimeName = "node" | "bun" | "deno";
+
+/**
+ * The runtime this process runs on, from `process.versions` (Bun and Deno add their own entry
+ * there; both also report a `node` version, the one they are compatible with).
+ *
+ * @example
+ * ```ts
+ * if (runtimeName() !== "node") console.log(`running on ${runtimeDescription()}`);
+ * ```
+ */
+export function runtimeName(versions: NodeJS.ProcessVersions | Record<string, string | undefined> = process.versions): RuntimeName {
+  if (typeof versions["bun"] === "string") return "bun";
+  if (typeof versions["deno"] === "string") return "deno";
+  return "node";
+}
+
+/**
+ * The runtime and its version as a person reads it: `"Node 24.21.0"`, `"Bun 1.4.5"`, `"Deno 2.9.6"`.
+ *
+ * @example
+ * ```ts
+ * runtimeDescription(); // "Node 24.21.0"
+ * ```
+ */
+export function runtimeDescription(versions: NodeJS.ProcessVersions | Record<string, string | undefined> = process.versions): string {
+  const name = runtimeName(versions);
+  const label = name === "node" ? "Node" : name === "bun" ? "Bun" : "Deno";
+  return `${label} ${versions[name] ?? "unknown"}`;
+}
+
+/**
+ * The error a listener throws for a feature this runtime or platform lacks: an `UnsupportedError`
+ * whose message names the feature and the runtime (`"reusePort for UDP is not supported on Deno
+ * 2.9.6 (linux): ..."`), with `feature` and `runtime` set.
+ *
+ * @example
+ * ```ts
+ * throw unsupportedFeature("abstract Unix sockets", "the listener bound a file instead");
+ * ```
+ */
+export function unsupportedFeature(feature: string, detail?: string, options?: ErrorOptions): UnsupportedError {
+  const runtime = runtimeDescription();
+  const message = `${feature} is not supported on ${runtime} (${process.platform})${detail ? `: ${detail}` : ""}`;
+  return new UnsupportedError(message, { ...options, feature, runtime });
+}
+
+const reusePortProbes = new Map<"tcp" | "udp", Promise<string | undefined>>();
+
+/**
+ * Feature probe: does `reusePort` really let two sockets share a port here? Binds two loopback
+ * sockets of `kind` with the option on one ephemeral port and closes them at once (once per
+ * process; the result is cached). Resolves `undefined` when it works, else why not (a runtime
+ * that accepts the option and ignores it shows up as `EADDRINUSE` on the second bind).
+ *
+ * @example
+ * ```ts
+ * const why = await probeReusePort("udp");
+ * if (why !== undefined) throw unsupportedFeature("reusePort for UDP", why);
+ * ```
+ */
+export function probeReusePort(kind: "tcp" | "udp"): Promise<string | undefined> {
+  let probe = reusePortProbes.get(kind);
+  if (probe === undefined) {
+    probe = tryShareOnePort(kind, true);
+    reusePortProbes.set(kind, probe);
+  }
+  return probe;
+}
+
+/**
+ * Throws the {@link unsupportedFeature} error for `reusePort` of `kind` unless
+ * {@link probeReusePort} finds it working.
+ *
+ * @example
+ * ```ts
+ * if (options.reusePort) await assertReusePort("tcp");
+ * ```
+ */
+export async function assertReusePort(kind: "tcp" | "udp"): Promise<void> {
+  const why = await probeReusePort(kind);
+  if (why !== undefined) throw unsupportedFeature(`reusePort for ${kind.toUpperCase()}`, why);
+}
+
+function describeError(error: unknown): string {
+  const code = (error as { code?: string } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
+}
+
+/**
+ * @internal The probe behind {@link probeReusePort}: binds two loopback sockets of `kind` to one
+ * port, with `reusePort` set as given, and says why the second bind failed (`undefined`: it did
+ * not). With `reusePort: false` it shows what a runtime ignoring the option looks like.
+ */
+export function tryShareOnePort(kind: "tcp" | "udp", reusePort: boolean): Promise<string | undefined> {
+  return kind === "tcp" ? shareTcpPort(reusePort) : shareUdpPort(reusePort);
+}
+
+async function shareTcpPort(reusePort: boolean): Promise<string | undefined> {
+  const servers: NetServer[] = [];
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      servers.push(server);
+      server.once("error", reject);
+      server.listen({ host: "127.0.0.1", port, reusePort } as Parameters<NetServer["listen"]>[0], () => {
+        const address = server.address();
+        resolve(typeof address === "object" && address !== null ? address.port : 0);
+      });
+    });
+  try {
+    const port = await listen(0);
+    await listen(port);
+    return undefined;
+  } catch (error) {
+    return `a second socket with reusePort could not bind the same port (${describeError(error)})`;
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((done) => (s.listening ? s.close(() => done()) : done()))));
+  }
+}
+
+async function shareUdpPort(reusePort: boolean): Promise<string | undefined> {
+  const sockets = [createSocket({ type: "udp4", reusePort }), createSocket({ type: "udp4", reusePort })];
+  const bind = (index: number, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      const socket = sockets[index]!;
+      socket.once("error", reject);
+      socket.bind({ address: "127.0.0.1", port }, () => {
+        socket.off("error", reject);
+        resolve(socket.address().port);
+      });
+    });
+  try {
+    const port = await bind(0, 0);
+    await bind(1, port);
+    return undefined;
+  } catch (error) {
+    return `a second socket with reusePort could not bind the same port (${describeError(error)})`;
+  } finally {
+    await Promise.all(sockets.map((s) => closeQuietly(s)));
+  }
+}
+
+function closeQuietly(socket: ReturnType<typeof createSocket>): Promise<void> {
+  return new Promise((done) => {
+    try {
+      socket.close(() => done());
+    } catch {
+      done(); // already closed (a failed bind can close it)
+    }
+  });
+}
