@@ -308,7 +308,8 @@ async function bindDirect(
 }
 
 /** Feature check on the result: the socket file must carry `mode` after the chmod. */
-function checkModeApplied(target: SocketPath, found: bigint, mode: number | undefined): void {
+/** @internal Exported for its test. */
+export function checkModeApplied(target: SocketPath, found: bigint, mode: number | undefined): void {
   if (mode !== undefined && Number(found & 0o777n) !== mode) {
     throw unsupportedFeature("socket file modes", `${target.address} has mode 0o${(found & 0o777n).toString(8)} after chmod to 0o${mode.toString(8)}`);
   }
