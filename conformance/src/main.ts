@@ -28,9 +28,16 @@ if (problems.length > 0) {
   process.exit(2);
 }
 
+// The suite tests what a user installs: the packages' built dist/, never their sources.
+const resolved = import.meta.resolve("@tako/tcp");
+if (!resolved.includes("/dist/")) {
+  console.error(`conformance: @tako/tcp resolves to ${resolved}, not to its built dist/ (run the suite without the tako-source condition, after turbo build)`);
+  process.exit(2);
+}
+
 const runtime = runtimeDescription();
 const started = performance.now();
-console.log(`conformance on ${runtime} (${process.platform} ${process.arch}, node:* compat ${process.versions.node})`);
+console.log(`conformance on ${runtime} (${process.platform} ${process.arch}, node:* compat ${process.versions.node}), packages from ${resolved.replace(/\/tcp\/dist\/.*$/, "/*/dist")}`);
 const selected = CHECKS.filter((c) => only === undefined || c.id.includes(only));
 const results = await runChecks(selected, expectations, (result, check) => {
   const tag = result.status === "ok" ? "ok     " : result.status === "FAIL" ? "FAIL   " : "pending";

@@ -4,6 +4,7 @@ import {
   BindError,
   formatAddress,
   parseAddress,
+  reusePortSupported,
   serveStream,
   toSocketAddress,
   UnsupportedError,
@@ -14,7 +15,7 @@ import {
   type ShutdownSignal,
   type SocketAddress,
 } from "@tako/core";
-import { reusePortSupported, validateTcpOptions, type TcpServeOptions } from "./options.ts";
+import { validateTcpOptions, type TcpServeOptions } from "./options.ts";
 
 /**
  * A TCP connection handler: the real `net.Socket`, the peer `{ address, port, family }` and a

@@ -6,9 +6,11 @@ import {
   assertReusePort,
   BindError,
   channels,
+  checkFunction,
   Drain,
   formatAddress,
   InvalidConfigError,
+  isThenable,
   parseAddress,
   ProtocolError,
   reportHandlerError,
@@ -120,7 +122,7 @@ const KIND = "udp";
  * ```
  */
 export async function serveUdp(addr: AddressInput, handler: UdpHandler, options?: ServeUdpOptions): Promise<UdpServer> {
-  if (typeof handler !== "function") throw new InvalidConfigError("handler", `serveUdp handler must be a function; got ${typeof handler}`);
+  checkFunction("handler", handler);
   const config = resolveUdpOptions(options);
   const listen = parseAddress(addr);
   const target = await resolveHost(listen.host, listen.port);
@@ -315,7 +317,7 @@ class Receiver {
       return;
     }
     this.#calling = false;
-    if (result === undefined || result === null || typeof (result as Partial<PromiseLike<void>>).then !== "function") {
+    if (!isThenable(result)) {
       this.#releaseCallingUnit();
       this.#closed(peer);
       return;
