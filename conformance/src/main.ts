@@ -6,7 +6,10 @@
  *   --only=<text>    run the checks whose id contains <text>
  *   --write-matrix   after a green run, rewrite the README's support matrix from expectations.json
  */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { runtimeDescription, runtimeName } from "@tako/core";
+import { PACKAGE_DIR } from "./check.ts";
 import { CHECKS } from "./checks/index.ts";
 import { expectationProblems, loadExpectations } from "./expectations.ts";
 import { renderMatrix, writeMatrix } from "./matrix.ts";
@@ -32,6 +35,17 @@ if (problems.length > 0) {
 const resolved = import.meta.resolve("@tako/tcp");
 if (!resolved.includes("/dist/")) {
   console.error(`conformance: @tako/tcp resolves to ${resolved}, not to its built dist/ (run the suite without the tako-source condition, after turbo build)`);
+  process.exit(2);
+}
+
+// Bun applies a tsconfig.json's `paths` at run time, even to a package's dist/: a package whose
+// tsconfig maps @tako/* to src/ would load a second copy of @tako/core there (instanceof across
+// the copies fails). The workspace resolves sources through the tako-source condition instead.
+const pathsIn = readdirSync(join(PACKAGE_DIR, "..", "packages"))
+  .map((name) => join(PACKAGE_DIR, "..", "packages", name, "tsconfig.json"))
+  .filter((file) => existsSync(file) && /"paths"\s*:/.test(readFileSync(file, "utf8")));
+if (pathsIn.length > 0) {
+  console.error(`conformance: ${pathsIn.join(", ")} set compilerOptions.paths, which Bun applies to dist/ at run time; use the tako-source export condition instead`);
   process.exit(2);
 }
 

@@ -1,7 +1,7 @@
 /** Runs the checks on this runtime and compares each outcome with its expectation. */
 import { runtimeDescription, runtimeName, type RuntimeName } from "@tako/core";
 import { runWithEnv, type Check } from "./check.ts";
-import type { Expectations, Outcome } from "./expectations.ts";
+import { isPending, RUNTIMES, type Expectations, type Outcome } from "./expectations.ts";
 
 /** What one check did here, against what was expected. */
 export interface CheckResult {
@@ -35,10 +35,11 @@ export async function runChecks(checks: readonly Check[], expectations: Expectat
   for (const check of checks) {
     const expectation = expectations.checks[check.id] ?? "pending";
     let result: CheckResult;
-    if (expectation === "pending") {
+    if (expectation === "pending" || isPending(expectation)) {
       const landed = check.pending ? await check.pending.landed().catch(() => false) : false;
-      const why = check.pending ? `waiting for ${check.pending.waitingFor}` : "pending";
-      result = { id: check.id, status: "pending", expected: "pending", observed: undefined, detail: landed ? `${why}; it has landed: enable it in conformance/expectations.json` : why, ms: 0 };
+      const planned = expectation === "pending" ? "" : `; seen on its branch: ${RUNTIMES.map((r) => `${r} ${expectation[r]}`).join(", ")}`;
+      const why = `${check.pending ? `waiting for ${check.pending.waitingFor}` : "pending"}${planned}`;
+      result = { id: check.id, status: "pending", expected: "pending", observed: undefined, detail: landed ? `${why}; its feature has landed: enable it in conformance/expectations.json` : why, ms: 0 };
     } else {
       const expected = expectation[runtime];
       const started = performance.now();

@@ -45,6 +45,16 @@ export {
   type ShutdownOptions,
 } from "./server.ts";
 export { onShutdownSignal, shutdownSignal, ShutdownRequested, type DisposableAbortSignal, type ShutdownSignal } from "./shutdown.ts";
-export { assertReusePort, probeReusePort, runtimeDescription, runtimeName, unsupportedFeature, type RuntimeName } from "./runtime.ts";
+export {
+  assertListeningOnFd,
+  assertReusePort,
+  inheritedFdUnsupported,
+  probeReusePort,
+  runtimeDescription,
+  runtimeName,
+  unsupportedFeature,
+  type FdListenExpectation,
+  type RuntimeName,
+} from "./runtime.ts";
 export { serveStream, type StreamHandler, type StreamListenerInit } from "./stream-listener.ts";
 export { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "./stream-options.ts";

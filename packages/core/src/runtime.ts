@@ -1,4 +1,5 @@
 import { createSocket } from "node:dgram";
+import { readlinkSync } from "node:fs";
 import { createServer, type Server as NetServer } from "node:net";
 import { UnsupportedError } from "./errors.ts";
 
@@ -163,4 +164,50 @@ function closeQuietly(socket: ReturnType<typeof createSocket>): Promise<void> {
       done(); // already closed (a failed bind can close it)
     }
   });
+}
+
+/**
+ * Feature check for adopting an inherited file descriptor (systemd socket activation), for a
+ * runtime whose `node:fs` reported `EBADF` for `fd`: when the process does hold the descriptor
+ * (`/proc/self/fd/<fd>` names it, Linux) the runtime cannot use descriptors it did not open itself
+ * (Deno 2.9 maps fds to its own resource table), so this returns the `UnsupportedError` to throw.
+ * Returns `undefined` when the descriptor really is not open (or where /proc cannot tell).
+ *
+ * @example
+ * ```ts
+ * try { fstatSync(fd); } catch (error) { throw inheritedFdUnsupported(fd) ?? error; }
+ * ```
+ */
+export function inheritedFdUnsupported(fd: number): UnsupportedError | undefined {
+  let target: string;
+  try {
+    target = readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined; // not open here (or no /proc): the caller's EBADF stands
+  }
+  return unsupportedFeature("inherited file descriptors", `fd ${fd} is open in this process (${target}) but the runtime's node:fs and node:net cannot use a descriptor it did not open`);
+}
+
+/** What a server adopting an inherited socket must end up listening on. */
+export type FdListenExpectation = { readonly kind: "unix" } | { readonly kind: "tcp"; readonly port: number };
+
+/**
+ * Feature check on the result of `server.listen({ fd })`: the server must listen on the inherited
+ * socket, not somewhere else. Bun 1.4's `http` server ignores `fd` and silently binds a random TCP
+ * port (oven-sh/bun#22559): a Unix fd then shows a TCP address, a TCP fd another port. Throws the
+ * `UnsupportedError` naming the runtime when the address does not fit `expected`.
+ *
+ * @example
+ * ```ts
+ * server.listen({ fd: 3 }, () => assertListeningOnFd(server, 3, { kind: "unix" }));
+ * ```
+ */
+export function assertListeningOnFd(server: NetServer, fd: number, expected: FdListenExpectation): void {
+  const address = server.address();
+  const inet = typeof address === "object" && address !== null && typeof address.port === "number" && address.port > 0;
+  const fits = expected.kind === "unix" ? !inet : inet && (address as { port: number }).port === expected.port;
+  if (!fits) {
+    const api = "headersTimeout" in server ? "node:http" : "node:net";
+    throw unsupportedFeature(`listening on an inherited fd with ${api}`, `listen({ fd: ${fd} }) left it on ${JSON.stringify(address)} instead of the inherited ${expected.kind === "unix" ? "Unix socket" : `TCP port ${expected.port}`}`);
+  }
 }
