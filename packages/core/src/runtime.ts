@@ -188,7 +188,14 @@ export function inheritedFdUnsupported(fd: number): UnsupportedError | undefined
   return unsupportedFeature("inherited file descriptors", `fd ${fd} is open in this process (${target}) but the runtime's node:fs and node:net cannot use a descriptor it did not open`);
 }
 
-/** What a server adopting an inherited socket must end up listening on. */
+/**
+ * What a server adopting an inherited socket must end up listening on (see {@link assertListeningOnFd}).
+ *
+ * @example
+ * ```ts
+ * const expected: FdListenExpectation = info.kind === "tcp" ? { kind: "tcp", port: 8080 } : { kind: "unix" };
+ * ```
+ */
 export type FdListenExpectation = { readonly kind: "unix" } | { readonly kind: "tcp"; readonly port: number };
 
 /**
