@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { RuntimeName } from "@tako/core";
+import type { RuntimeName } from "@tako/core/listener";
 import { PACKAGE_DIR, type Check } from "./check.ts";
 
 export const RUNTIMES: readonly RuntimeName[] = ["node", "bun", "deno"];

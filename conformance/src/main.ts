@@ -8,7 +8,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { runtimeDescription, runtimeName } from "@tako/core";
+import { runtimeDescription, runtimeName } from "@tako/core/listener";
 import { PACKAGE_DIR } from "./check.ts";
 import { CHECKS } from "./checks/index.ts";
 import { expectationProblems, loadExpectations } from "./expectations.ts";

@@ -1,5 +1,5 @@
 /** Runs the checks on this runtime and compares each outcome with its expectation. */
-import { runtimeDescription, runtimeName, type RuntimeName } from "@tako/core";
+import { runtimeDescription, runtimeName, type RuntimeName } from "@tako/core/listener";
 import { runWithEnv, type Check } from "./check.ts";
 import { isPending, RUNTIMES, type Expectations, type Outcome } from "./expectations.ts";
 

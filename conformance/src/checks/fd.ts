@@ -7,7 +7,8 @@ import { createSocket } from "node:dgram";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runtimeName, UnsupportedError } from "@tako/core";
+import { UnsupportedError } from "@tako/core";
+import { runtimeName } from "@tako/core/listener";
 import { assertEqual, within, type Check } from "../check.ts";
 import { connectStream } from "../clients.ts";
 
