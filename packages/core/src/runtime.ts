@@ -96,6 +96,15 @@ export async function assertReusePort(kind: "tcp" | "udp"): Promise<void> {
   if (why !== undefined) throw unsupportedFeature(`reusePort for ${kind.toUpperCase()}`, why);
 }
 
+/**
+ * The probe's first socket could not bind: the option itself is refused (ENOTSUP), or the probe
+ * cannot tell (no IPv4 loopback, say), in which case the listener's own bind decides.
+ */
+function firstBindFailure(error: unknown): string | undefined {
+  const code = (error as { code?: string } | null)?.code;
+  return code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ERR_INVALID_ARG_VALUE" ? `the option is refused (${describeError(error)})` : undefined;
+}
+
 function describeError(error: unknown): string {
   const code = (error as { code?: string } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
@@ -124,7 +133,12 @@ async function shareTcpPort(reusePort: boolean): Promise<string | undefined> {
       });
     });
   try {
-    const port = await listen(0);
+    let port: number;
+    try {
+      port = await listen(0);
+    } catch (error) {
+      return firstBindFailure(error);
+    }
     await listen(port);
     return undefined;
   } catch (error) {
@@ -146,7 +160,12 @@ async function shareUdpPort(reusePort: boolean): Promise<string | undefined> {
       });
     });
   try {
-    const port = await bind(0, 0);
+    let port: number;
+    try {
+      port = await bind(0, 0);
+    } catch (error) {
+      return firstBindFailure(error);
+    }
     await bind(1, port);
     return undefined;
   } catch (error) {
