@@ -7,14 +7,13 @@ import {
   formatAddress,
   InvalidConfigError,
   parseAddress,
-  UnsupportedError,
   type AddressInput,
   type Server,
   type ServerStats,
   type ShutdownSignal,
   type SocketAddress,
 } from "@tako/core";
-import { assertReusePort, checkFunction, Drain, ServerHandle, toSocketAddress } from "@tako/core/listener";
+import { assertReusePort, checkFunction, Drain, ServerHandle, toSocketAddress, unsupportedFeature } from "@tako/core/listener";
 import { resolveUdpOptions, type ResolvedUdpOptions, type ServeUdpOptions } from "./options.ts";
 import { KIND, Receiver, type UdpHandler } from "./receiver.ts";
 import { UdpSocket } from "./udp-socket.ts";
@@ -152,7 +151,7 @@ function bind(socket: Socket, port: number, address: string, where: string): Pro
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       socket.off("listening", onListening);
-      if (error.code === "ENOTSUP" || error.code === "EOPNOTSUPP") reject(new UnsupportedError(`cannot bind ${where}: ${error.code} (reusePort or ipv6Only unsupported here)`, { cause: error }));
+      if (error.code === "ENOTSUP" || error.code === "EOPNOTSUPP") reject(unsupportedFeature("reusePort or ipv6Only for UDP", `cannot bind ${where}: ${error.code}`, { cause: error }));
       else reject(new BindError(where, error));
     };
     const onListening = () => {
