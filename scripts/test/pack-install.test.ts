@@ -139,7 +139,7 @@ const server = createServer(async (socket: Socket) => {
 server.listen(0, "127.0.0.1");
 await once(server, "listening");
 const client = connect((server.address() as { port: number }).port, "127.0.0.1");
-client.write(Buffer.concat([Buffer.from("HELLO framing\n"), encodeFrame("one", { prefix: "varint" }), encodeFrame("two", { prefix: "varint" }), encodeNetstring("ok"), Buffer.from("999:")]));
+client.write(Buffer.concat([Buffer.from("HELLO framing\\n"), encodeFrame("one", { prefix: "varint" }), encodeFrame("two", { prefix: "varint" }), encodeNetstring("ok"), Buffer.from("999:")]));
 let reply = "";
 client.setEncoding("utf8");
 client.on("data", (chunk: string) => (reply += chunk));
