@@ -1,9 +1,10 @@
 /**
  * The load-client child: `node src/client-main.ts '{}'`, pinned to its own core by the runner.
- * Answers `echo`, `udp`, `http`, `autocannon`, `fetchOnce`, `hold`, `held`, `waitClosed` and `release`.
+ * Answers `echo`, `framing`, `udp`, `http`, `autocannon`, `fetchOnce`, `hold`, `held`, `waitClosed` and `release`.
  */
 import { runAutocannon } from "./clients/autocannon.ts";
 import { runEcho } from "./clients/echo.ts";
+import { runFraming } from "./clients/framing.ts";
 import { fetchOnce, hold, heldStatus, release, waitClosed } from "./clients/hold.ts";
 import { runHttp } from "./clients/http.ts";
 import { runUdp } from "./clients/udp.ts";
@@ -12,6 +13,7 @@ import { serveCommands } from "./rpc.ts";
 serveCommands(
   {
     echo: runEcho,
+    framing: runFraming,
     udp: runUdp,
     http: runHttp,
     autocannon: runAutocannon,
