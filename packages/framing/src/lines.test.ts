@@ -156,3 +156,40 @@ describe("lines() on a real socket", () => {
     }
   });
 });
+
+describe("lines() scans each byte once", () => {
+  /** Chunks whose indexOf / lastIndexOf count the bytes they look at. */
+  function counting(chunks: Buffer[]): { chunks: Buffer[]; scanned: () => number } {
+    let scanned = 0;
+    for (const chunk of chunks) {
+      Object.assign(chunk, {
+        indexOf(this: Buffer, value: number, start = 0) {
+          const found = Buffer.prototype.indexOf.call(this, value, start);
+          scanned += (found === -1 ? this.length : found + 1) - start;
+          return found;
+        },
+        lastIndexOf(this: Buffer, value: number) {
+          const found = Buffer.prototype.lastIndexOf.call(this, value);
+          scanned += this.length - found;
+          return found;
+        },
+      });
+    }
+    return { chunks, scanned: () => scanned };
+  }
+
+  it("a long line dripped one byte per chunk is not re-scanned (O(n), not O(n^2))", async () => {
+    const bytes = Buffer.from(`${"x".repeat(50_000)}\nend\n`);
+    const source = counting(cut(bytes, Array.from({ length: bytes.length }, (_, i) => i)));
+    expect(await collect(lines(sourceOf(source.chunks, "iterable")))).toEqual(["x".repeat(50_000), "end"]);
+    expect(source.scanned()).toBeLessThanOrEqual(2 * bytes.length);
+  });
+
+  it("10 000 tiny lines in one chunk are found in one pass", async () => {
+    const bytes = Buffer.from("ab\n".repeat(10_000));
+    const source = counting([bytes]);
+    const got = await collect(lines(sourceOf(source.chunks, "iterable"), { maxLineLength: 2 }));
+    expect(got).toHaveLength(10_000);
+    expect(source.scanned()).toBeLessThanOrEqual(2 * bytes.length);
+  });
+});
