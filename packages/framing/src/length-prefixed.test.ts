@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encodeFrame, FrameTooLargeError, InvalidConfigError, lengthPrefixed, ProtocolError, type LengthPrefix } from "./index.ts";
-import { collect, cut, cutsArb, kindArb, positions, settle, sourceOf, tcpPair } from "./test-utils.ts";
+import { collect, cut, cutsArb, kindArb, positions, settle, sourceOf, tcpPair } from "./test-support.ts";
 
 const PREFIXES: LengthPrefix[] = ["u8", "u16be", "u16le", "u32be", "u32le", "varint"];
 const prefixArb = fc.constantFrom(...PREFIXES);

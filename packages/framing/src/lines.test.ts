@@ -2,7 +2,7 @@ import { once } from "node:events";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FrameTooLargeError, InvalidConfigError, lines } from "./index.ts";
-import { collect, cut, cutsArb, kindArb, positions, settle, sourceOf, tcpPair } from "./test-utils.ts";
+import { collect, cut, cutsArb, kindArb, positions, settle, sourceOf, tcpPair } from "./test-support.ts";
 
 /** A line's content: any Unicode (astral planes included), no newline, not ending in `\r`. */
 const lineArb = fc.string({ unit: "binary", maxLength: 40 }).map((s) => s.replace(/\n/g, "_").replace(/\r$/, "r"));

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encodeNetstring, FrameTooLargeError, netstrings, ProtocolError } from "./index.ts";
-import { collect, cut, cutsArb, kindArb, positions, settle, sourceOf } from "./test-utils.ts";
+import { collect, cut, cutsArb, kindArb, positions, settle, sourceOf } from "./test-support.ts";
 
 const read = (text: string | Buffer, options?: Parameters<typeof netstrings>[1]) => settle(netstrings(sourceOf([Buffer.from(text)], "iterable"), options));
 

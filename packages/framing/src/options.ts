@@ -1,6 +1,7 @@
 /** Option checks shared by the readers: a clear InvalidConfigError naming the field, before any byte is read. */
 import { constants } from "node:buffer";
-import { checkKnownKeys, InvalidConfigError } from "@tako/core";
+import { InvalidConfigError } from "@tako/core";
+import { checkKnownKeys } from "@tako/core/listener";
 
 /**
  * The default `maxLineLength` of `lines()`: 64 KiB.

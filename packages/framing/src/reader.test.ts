@@ -7,7 +7,7 @@ import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { encodeFrame, lengthPrefixed, lines, netstrings } from "./index.ts";
-import { collect, settle, take, tcpPair } from "./test-utils.ts";
+import { collect, settle, take, tcpPair } from "./test-support.ts";
 
 describe("signal", () => {
   it("ends at a line boundary: the partial line is never yielded, and stays in the socket", async () => {

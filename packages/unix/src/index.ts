@@ -1,12 +1,16 @@
 export { BIND_UNIX_SOCKET_OPTION_KEYS, bindUnixSocket, validateUnixSocketOptions, type BindUnixSocketOptions, type UnixSocketBinding } from "./bind-unix.ts";
-export { UNIX_OPTION_KEYS, validateUnixOptions, type UnixServeOptions } from "./options.ts";
+export { SERVE_UNIX_OPTION_KEYS, validateUnixOptions, type ServeUnixOptions } from "./options.ts";
 export { serveUnix, serveUnixWithShutdown, serveUnixWithShutdownAndDrain, type UnixHandler } from "./serve-unix.ts";
 export { MAX_SOCKET_PATH_BYTES, parseSocketPath, type SocketPath } from "./socket-path.ts";
 export { UnixPeerAddr } from "./unix-peer-addr.ts";
+// From @tako/core, the same list in every listener package (scripts/test/docs.test.ts checks it):
+// every error class, the shutdown trigger, the channel names and the handle's types.
 export {
   BindError,
   CHANNELS,
+  ClosedError,
   FrameTooLargeError,
+  InvalidAddressError,
   InvalidConfigError,
   InvalidSocketPathError,
   ProtocolError,
@@ -14,9 +18,9 @@ export {
   TakoError,
   UnsupportedError,
   type DrainReport,
-  type HandlerContext,
   type Logger,
-  type Server,
   type ServerStats,
   type ShutdownSignal,
 } from "@tako/core";
+// And what this listener's own signatures use.
+export type { HandlerContext, Server } from "@tako/core";

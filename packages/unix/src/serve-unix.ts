@@ -1,7 +1,8 @@
 import * as net from "node:net";
-import { InvalidConfigError, serveStream, type HandlerContext, type Server, type ShutdownSignal } from "@tako/core";
+import { type HandlerContext, type Server, type ShutdownSignal } from "@tako/core";
+import { serveStream } from "@tako/core/listener";
 import { bindUnixSocket } from "./bind-unix.ts";
-import { validateUnixOptions, type UnixServeOptions } from "./options.ts";
+import { validateUnixOptions, type ServeUnixOptions } from "./options.ts";
 import { UnixPeerAddr } from "./unix-peer-addr.ts";
 
 /**
@@ -54,11 +55,8 @@ function peerOf(): UnixPeerAddr {
  * console.log(await server.finished); // { drained, forced, durationMs } after Ctrl-C
  * ```
  */
-export async function serveUnix(path: string, handler: UnixHandler, options: UnixServeOptions = {}): Promise<Server<string>> {
+export async function serveUnix(path: string, handler: UnixHandler, options: ServeUnixOptions = {}): Promise<Server<string>> {
   validateUnixOptions(path, options);
-  if (typeof handler !== "function") {
-    throw new InvalidConfigError("handler", `handler must be a function; got ${typeof handler}`);
-  }
   const { mode, backlog } = options;
   return serveStream<UnixPeerAddr, string>({
     kind: "unix",
