@@ -23,7 +23,7 @@ export interface Decoder<T> {
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true }) as IteratorReturnResult<undefined>;
 
 /** The iterator the readers return; see {@link lines} for the contract. */
-export class FrameReader<T> implements AsyncIterableIterator<T, undefined, undefined> {
+export class FrameReader<T> implements AsyncIterableIterator<T> {
   readonly #decoder: Decoder<T>;
   readonly #source: ChunkSource;
   readonly #signal: AbortSignal | undefined;
