@@ -1,8 +1,13 @@
 /**
  * The load-client child: `node src/client-main.ts '{}'`, pinned to its own core by the runner.
+<<<<<<< HEAD
  * Answers `echo`, `framing`, `udp`, `http`, `autocannon`, `fetchOnce`, `hold`, `held`, `waitClosed` and `release`.
+=======
+ * Answers `echo`, `connRate`, `udp`, `http`, `autocannon`, `fetchOnce`, `hold`, `held`, `waitClosed` and `release`.
+>>>>>>> main
  */
 import { runAutocannon } from "./clients/autocannon.ts";
+import { runConnRate } from "./clients/conn-rate.ts";
 import { runEcho } from "./clients/echo.ts";
 import { runFraming } from "./clients/framing.ts";
 import { fetchOnce, hold, heldStatus, release, waitClosed } from "./clients/hold.ts";
@@ -13,7 +18,11 @@ import { serveCommands } from "./rpc.ts";
 serveCommands(
   {
     echo: runEcho,
+<<<<<<< HEAD
     framing: runFraming,
+=======
+    connRate: runConnRate,
+>>>>>>> main
     udp: runUdp,
     http: runHttp,
     autocannon: runAutocannon,
