@@ -1,10 +1,6 @@
 /**
  * The load-client child: `node src/client-main.ts '{}'`, pinned to its own core by the runner.
-<<<<<<< HEAD
- * Answers `echo`, `framing`, `udp`, `http`, `autocannon`, `fetchOnce`, `hold`, `held`, `waitClosed` and `release`.
-=======
- * Answers `echo`, `connRate`, `udp`, `http`, `autocannon`, `fetchOnce`, `hold`, `held`, `waitClosed` and `release`.
->>>>>>> main
+ * Answers `echo`, `connRate`, `framing`, `udp`, `http`, `autocannon`, `fetchOnce`, `hold`, `held`, `waitClosed` and `release`.
  */
 import { runAutocannon } from "./clients/autocannon.ts";
 import { runConnRate } from "./clients/conn-rate.ts";
@@ -18,11 +14,8 @@ import { serveCommands } from "./rpc.ts";
 serveCommands(
   {
     echo: runEcho,
-<<<<<<< HEAD
-    framing: runFraming,
-=======
     connRate: runConnRate,
->>>>>>> main
+    framing: runFraming,
     udp: runUdp,
     http: runHttp,
     autocannon: runAutocannon,
