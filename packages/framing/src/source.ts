@@ -54,12 +54,12 @@ export function openSource(source: FrameSource): ChunkSource {
 }
 
 /**
- * Bytes a Readable source may hold that the reader has not asked for yet before it pauses the
- * stream: one read's worth (a socket reads at most 64 KiB at a time). Small chunks are taken
- * without a pause/resume round trip each; a consumer that stops pulling stops the stream after
- * at most this much (plus the chunk that crossed it).
+ * Bytes of chunks the reader has not asked for yet that a Readable source holds before it pauses
+ * the stream. Small chunks (interactive traffic) are taken without a pause/resume round trip
+ * each; a socket's usual 64 KiB read crosses it at once, so a consumer that stops pulling stops
+ * the stream after one unrequested chunk, as the reader's memory bound says.
  */
-export const STREAM_QUEUE_BYTES = 65_536;
+export const STREAM_QUEUE_BYTES = 16_384;
 
 /**
  * A Readable in flowing mode, paused once the chunks nobody asked for yet reach
