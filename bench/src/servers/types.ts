@@ -12,8 +12,8 @@ export interface RunningServer {
 
 /** Which server to start: the family (protocol), the implementation, and its variant. */
 export interface ServerSpec {
-  readonly family: "tcp-echo" | "unix-echo" | "udp-echo" | "http" | "h2c" | "ws";
-  readonly impl: "tako" | "tako-send" | "tako-credentials" | "node" | "fastify" | "hono" | "ws";
+  readonly family: "tcp-echo" | "unix-echo" | "udp-echo" | "http" | "h2c" | "ws" | "framing-lines" | "framing-length-prefixed";
+  readonly impl: "tako" | "tako-send" | "tako-credentials" | "node" | "fastify" | "hono" | "ws" | "readline" | "split2" | "it-length-prefixed";
   /**
    * `"throughput"` (default): the handler written the obvious way, identical in both servers.
    * `"graceful"`: a handler that ends its connection when shutdown starts (for the shutdown case);
