@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { idleCheck, QuietGate } from "./cpustat.ts";
-import { CLIENTS, echoGroups, httpGroup, udpGroups } from "./cases/definitions.ts";
+import { CLIENTS, connRateGroups, echoGroups, httpGroup, udpGroups } from "./cases/definitions.ts";
 import { buildNative } from "./clients/native.ts";
 import { runMemory, runShutdown, type LifecycleContext } from "./cases/lifecycle.ts";
 import { runGroup, type Group, type GroupContext } from "./cases/throughput.ts";
@@ -28,6 +28,7 @@ const wanted = (id: string) => settings.only.length === 0 || settings.only.some(
 // Our servers import @tako/* by package name, i.e. each package's built dist: check it is there.
 const PACKAGE_OF: Array<[string, string]> = [
   ["tcp-", "@tako/tcp"],
+  ["conn-rate-tcp", "@tako/tcp"],
   ["shutdown-tcp", "@tako/tcp"],
   ["memory-tcp", "@tako/tcp"],
   ["unix-", "@tako/unix"],
@@ -35,7 +36,7 @@ const PACKAGE_OF: Array<[string, string]> = [
   ["http-", "@tako/unix-http"],
   ["shutdown-http", "@tako/unix-http"],
 ];
-const ALL_IDS = ["tcp-echo", "unix-echo", "udp-echo", "http-text", "http-json", "shutdown-tcp", "shutdown-http", "memory-tcp"];
+const ALL_IDS = ["tcp-echo", "conn-rate-tcp", "conn-rate-tcp-proxy-v2", "unix-echo", "udp-echo", "http-text", "http-json", "shutdown-tcp", "shutdown-http", "memory-tcp"];
 const needed = new Set(PACKAGE_OF.filter(([prefix]) => ALL_IDS.some((id) => id.startsWith(prefix) && (settings.only.length === 0 || settings.only.some((o) => id.includes(o) || o.startsWith(id))))).map(([, pkg]) => pkg));
 for (const pkg of needed) {
   try {
@@ -80,6 +81,7 @@ function nativeClient(name: string, cases: string): string | undefined {
 }
 const echoBinary = nativeClient("echo-client", "stream echo");
 const udpBinary = nativeClient("udp-echo-client", "UDP echo");
+const connRateBinary = nativeClient("conn-rate-client", "connection-rate");
 
 const idleBefore = await idleCheck(settings.smoke ? 200 : 1000);
 if (idleBefore.some((b) => b > 0.1)) log(`WARNING: the machine is busy before the run (${idleBefore.map((b) => `${Math.round(b * 100)} %`).join(", ")} per core); figures will be noisy`);
@@ -118,7 +120,7 @@ function recordError(id: string, error: unknown): void {
 }
 
 try {
-  const groups: Group[] = [...echoGroups(settings, echoBinary), ...udpGroups(settings, udpBinary), httpGroup(settings)];
+  const groups: Group[] = [...echoGroups(settings, echoBinary), ...connRateGroups(settings, connRateBinary), ...udpGroups(settings, udpBinary), httpGroup(settings)];
   for (const group of groups) {
     const cases = group.cases.filter((c) => wanted(c.id));
     if (cases.length === 0) continue;
@@ -159,7 +161,11 @@ const results: Results = {
     quietWaitMs: settings.quietWaitMs,
     echoWindow: settings.echoWindow,
     udpWindow: settings.udpWindow,
-    loadClient: { echo: echoBinary === undefined ? "node" : "native", udp: udpBinary === undefined ? "node" : "native" },
+    loadClient: {
+      echo: echoBinary === undefined ? "node" : "native",
+      connRate: connRateBinary === undefined ? "node" : "native",
+      udp: udpBinary === undefined ? "node" : "native",
+    },
     autocannonReps: settings.autocannonReps,
     memoryConnections: settings.memoryConnections,
     memoryReps: settings.memoryReps,

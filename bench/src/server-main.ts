@@ -33,6 +33,8 @@ async function start(s: ServerSpec): Promise<RunningServer> {
     case "tcp-echo/tako":
     case "unix-echo/tako":
       return startTakoEcho(s);
+    case "tcp-echo/tako-proxy":
+      return startTakoEcho(s, { proxy: true });
     case "udp-echo/node":
       return startNodeUdp();
     case "udp-echo/tako":

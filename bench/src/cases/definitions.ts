@@ -2,6 +2,7 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import type { AutocannonResult } from "../clients/autocannon.ts";
+import type { ConnRateResult } from "../clients/conn-rate.ts";
 import type { EchoResult } from "../clients/echo.ts";
 import type { HttpResult } from "../clients/http.ts";
 import type { UdpResult } from "../clients/udp.ts";
@@ -15,6 +16,8 @@ import type { Group, ThroughputCase } from "./throughput.ts";
 export const CLIENTS = {
   echo: "tako-bench echo client (raw net, onread, 1 message in flight per connection)",
   echoNative: "tako-bench native echo client (C, bench/native/echo-client.c: epoll, 1 message in flight per connection)",
+  connRate: "tako-bench connection-rate client (raw net: connect, one 64 B exchange, close; 32 connections in flight)",
+  connRateNative: "tako-bench native connection-rate client (C, bench/native/conn-rate-client.c: epoll, non-blocking connect, one 64 B exchange, close; 32 in flight)",
   udp: "tako-bench UDP client (connected dgram sockets, bounded window)",
   udpNative: "tako-bench native UDP client (C, bench/native/udp-echo-client.c: connected sockets, recvmmsg/sendmmsg, bounded window)",
   http: "tako-bench HTTP client (raw net keep-alive HTTP/1.1, pre-built requests, Content-Length framing, 1 in flight per connection)",
@@ -53,6 +56,38 @@ export function echoGroups(s: Settings, binary: string | undefined): Group[] {
     cases: [echoCase(family, 64, 16, s.reps, s.echoWindow, binary), echoCase(family, 64, 256, s.reps, s.echoWindow, binary), echoCase(family, 16_384, 16, s.reps, s.echoWindow, binary)],
     ...(family === "unix" ? { path: (impl: string) => socketPath(`echo-${impl}`) } : {}),
   }));
+}
+
+/** Connections in flight (connecting, exchanging or closing) in the connection-rate cases. */
+const CONN_RATE_INFLIGHT = 32;
+
+function connRateCase(proxy: boolean, reps: number, binary: string | undefined): ThroughputCase {
+  return {
+    id: proxy ? "conn-rate-tcp-proxy-v2" : "conn-rate-tcp",
+    name: `TCP connection rate: connect, 64 B exchange, close x ${CONN_RATE_INFLIGHT} in flight${proxy ? ", PROXY v2 header on each (proxyProtocol: true)" : ""}`,
+    unit: "conn/s",
+    source: binary === undefined ? CLIENTS.connRate : CLIENTS.connRateNative,
+    reps,
+    blocks: 3,
+    // Ours vs plain net; with PROXY: ours with the header vs ours without (the header's cost).
+    goals: proxy ? { tako: { min: 0.95 } } : { node: { min: 0.95 } },
+    async measure(client, target, warmupMs, durationMs) {
+      const r = await client.call<ConnRateResult>("connRate", { target, inflight: CONN_RATE_INFLIGHT, size: 64, warmupMs, durationMs, binary });
+      return { figure: r.connectionsPerSec, detail: { clientCpu: r.clientCpu } };
+    },
+  };
+}
+
+/**
+ * The TCP connection-rate groups: ours vs plain `net` (`conn-rate-tcp`), and ours requiring a
+ * PROXY v2 header on each connection vs ours without PROXY (`conn-rate-tcp-proxy-v2`), where
+ * the client sends a pre-built 28-byte header in the same write as the request.
+ */
+export function connRateGroups(s: Settings, binary: string | undefined): Group[] {
+  return [
+    { family: "tcp-echo", impls: ["tako", "node"], cases: [connRateCase(false, s.reps, binary)] },
+    { family: "tcp-echo", impls: ["tako-proxy", "tako"], cases: [connRateCase(true, s.reps, binary)] },
+  ];
 }
 
 function udpCase(size: number, reps: number, window: number, binary: string | undefined, send = false): ThroughputCase {
