@@ -30,3 +30,18 @@ export {
 export { onShutdownSignal, shutdownSignal, ShutdownRequested, type DisposableAbortSignal, type ShutdownSignal } from "./shutdown.ts";
 export { serveStream, type StreamHandler, type StreamListenerInit } from "./stream-listener.ts";
 export { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "./stream-options.ts";
+export { encodeProxyHeader } from "./proxy/encode.ts";
+export { parseProxyHeader } from "./proxy/parse.ts";
+export { resolveProxyProtocolOption, type ProxyPolicy } from "./proxy/policy.ts";
+export { readProxyHeader, type ReadProxyHeaderOptions } from "./proxy/reader.ts";
+export type {
+  ProxyAddressInput,
+  ProxyHeaderInput,
+  ProxyInfo,
+  ProxyProtocolOption,
+  ProxyProtocolOptions,
+  ProxySsl,
+  ProxyTlvs,
+  ProxyTlvsInput,
+  UnixProxyProtocolOption,
+} from "./proxy/types.ts";
