@@ -303,3 +303,35 @@ export async function startNginx(options: NginxOptions): Promise<ProxyProcess> {
   }
   return proc;
 }
+
+/**
+ * Bytes a test sends through a proxy and expects intact behind it: every byte value, CR/LF runs
+ * and both PROXY signatures (a listener must never parse a second header out of the payload).
+ */
+export function trickyPayload(): Buffer {
+  const v2 = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
+  const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  return Buffer.concat([Buffer.from("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n"), v2, all, Buffer.from("\r\n\r\n\n\r"), all.reverse()]);
+}
+
+/**
+ * Connects to 127.0.0.1:`port` from `localAddress`, writes `payload`, half-closes, and resolves
+ * with everything the other side sent until it closed (rejects after `timeoutMs`).
+ */
+export function exchange(port: number, payload: Uint8Array, options: { localAddress?: string; timeoutMs?: number } = {}): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: "127.0.0.1", port, ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }) });
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => socket.destroy(new Error(`no close from 127.0.0.1:${port} within ${options.timeoutMs ?? 10_000} ms`)), options.timeoutMs ?? 10_000);
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.once("connect", () => socket.end(payload));
+    socket.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.once("close", () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+  });
+}

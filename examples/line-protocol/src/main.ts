@@ -36,7 +36,7 @@ const serveCommands: TcpHandler = async (socket, peer, ctx) => {
   const proxy = ctx.proxy;
   // A LOCAL header is the proxy's own health check: nothing to log, the check closes at once.
   const healthCheck = proxy?.command === "LOCAL";
-  const caller: Caller = { client: show(peer), via: proxy === undefined ? "direct" : show(proxy.via) };
+  const caller: Caller = { client: show(peer), via: proxy?.via ? show(proxy.via) : "direct" };
   if (!healthCheck) console.log(`open ${caller.client} via ${caller.via}`);
   let quit = false;
   try {
