@@ -4,8 +4,10 @@ import { channels } from "./diagnostics.ts";
 import { Drain, type DrainUnit, type HandlerContext } from "./drain.ts";
 import { InvalidConfigError, isPeerGone, ProtocolError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import { resolveProxyProtocolOption } from "./proxy/policy.ts";
 import { reportHandlerError, reportProtocolError, ServerHandle, type Server } from "./server.ts";
 import { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, validateStreamListenerOptions, type StreamListenerOptions } from "./stream-options.ts";
+import { ProxyHeaderPhase } from "./stream-proxy-phase.ts";
 
 /**
  * A per-connection handler. It receives the real socket, the peer and a context whose `signal`
@@ -164,6 +166,8 @@ class StreamMachine<Peer, Address> {
   readonly warned = new Set<string>();
   /** Connections whose handler finished and whose reply is flushed, waiting for the client's FIN. */
   readonly lingering = new Set<net.Socket>();
+  /** The PROXY header phase, when `proxyProtocol` is on. */
+  readonly proxy: ProxyHeaderPhase | undefined;
 
   constructor(init: StreamListenerInit<Peer, Address>) {
     const o = init.options;
@@ -178,6 +182,13 @@ class StreamMachine<Peer, Address> {
     this.idleTimeout = o.idleTimeout ?? 0;
     this.peerOf = init.peerOf;
     this.prepareSocket = init.prepareSocket;
+    const policy = resolveProxyProtocolOption(o.proxyProtocol, { allowTrusted: init.kind === "tcp", field: "proxyProtocol" });
+    this.proxy = policy && new ProxyHeaderPhase(policy, this as StreamMachine<unknown, unknown>);
+  }
+
+  /** Slots taken: running handlers plus connections still sending their PROXY header. */
+  inUse(): number {
+    return this.proxy === undefined ? this.drain.active : this.drain.active + this.proxy.pending.size;
   }
 
   readonly onConnection = (socket: net.Socket): void => {
@@ -193,12 +204,12 @@ class StreamMachine<Peer, Address> {
       else this.early.push(socket);
       return;
     }
-    if (this.drain.draining) {
+    if (this.drain.draining || (this.proxy !== undefined && !this.proxy.admit(socket))) {
       handle.counters.rejected++;
       socket.destroy();
       return;
     }
-    if (this.drain.active < this.maxConnections) {
+    if (this.inUse() < this.maxConnections) {
       this.start(socket, handle);
       return;
     }
@@ -224,7 +235,6 @@ class StreamMachine<Peer, Address> {
 
   start(socket: net.Socket, handle: ServerHandle<Address>): void {
     if (socket.destroyed) return;
-    const tracked = socket as TrackedSocket;
     let peer: Peer;
     try {
       peer = this.peerOf(socket);
@@ -235,6 +245,12 @@ class StreamMachine<Peer, Address> {
       socket.destroy();
       return;
     }
+    if (this.proxy !== undefined && !this.proxy.isDirect(socket)) this.proxy.begin(socket);
+    else this.serve(socket, handle, peer, this.drain.context);
+  }
+
+  serve(socket: net.Socket, handle: ServerHandle<Address>, peer: Peer, ctx: HandlerContext): void {
+    const tracked = socket as TrackedSocket;
     handle.counters.accepted++;
     const conn: Connection = { machine: this as StreamMachine<unknown, unknown>, peer, unit: undefined };
     tracked[kConn] = conn;
@@ -248,7 +264,7 @@ class StreamMachine<Peer, Address> {
     socket[Symbol.asyncIterator] = iterateKeepingSocketOpen;
     let result: unknown;
     try {
-      result = this.handler(socket, peer, this.drain.context);
+      result = this.handler(socket, peer, ctx);
     } catch (error) {
       this.fail(socket, peer, error);
       return;
@@ -332,7 +348,7 @@ class StreamMachine<Peer, Address> {
   onSlotFree(): void {
     const handle = this.handle;
     if (handle === undefined || this.drain.draining) return;
-    while (this.queue.size > 0 && this.drain.active < this.maxConnections) {
+    while (this.queue.size > 0 && this.inUse() < this.maxConnections) {
       const next = this.queue.keys().next().value as net.Socket;
       this.leaveQueue(next);
       if (next.destroyed) continue;
@@ -421,7 +437,10 @@ export async function serveStream<Peer, Address>(init: StreamListenerInit<Peer, 
     signal: init.options.signal,
     logger: init.options.logger,
     stopAccepting: () => machine.stopAccepting(),
-    onDrainStart: () => machine.closeLingering(),
+    onDrainStart: () => {
+      machine.closeLingering();
+      machine.proxy?.closeAll();
+    },
     afterDrain: async () => {
       if (machine.queueTimer !== undefined) clearTimeout(machine.queueTimer);
       if (release) await release();

@@ -1,6 +1,8 @@
 import { checkCount, checkDuration } from "./config.ts";
 import { InvalidConfigError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import { resolveProxyProtocolOption } from "./proxy/policy.ts";
+import type { ProxyProtocolOption } from "./proxy/types.ts";
 import type { ShutdownSignal } from "./shutdown.ts";
 
 /**
@@ -32,6 +34,12 @@ export interface StreamListenerOptions {
   readonly queueTimeout?: number | undefined;
   /** Destroys a connection after this long with no traffic either way; 0 or undefined = off. */
   readonly idleTimeout?: number | undefined;
+  /**
+   * Read a PROXY protocol v1/v2 header before the handler: `true` (every connection must send
+   * one) or `{ trusted, untrusted, timeout, maxHeaderSize }` (`trusted` and `untrusted` on TCP
+   * only). The handler's `ctx.proxy` has the header; on TCP `peer` is the header's source.
+   */
+  readonly proxyProtocol?: ProxyProtocolOption | undefined;
 }
 
 /**
@@ -71,6 +79,7 @@ export const STREAM_LISTENER_OPTION_KEYS: readonly string[] = Object.freeze([
   "maxQueue",
   "queueTimeout",
   "idleTimeout",
+  "proxyProtocol",
 ]);
 
 /**
@@ -101,6 +110,8 @@ export function validateStreamListenerOptions(options: StreamListenerOptions): v
       throw new InvalidConfigError("logger", "logger must have error, warn, info and debug methods (pino-compatible)");
     }
   }
+  // The shape, timeout and CIDRs; whether `trusted` is allowed is the listener's call (not on Unix).
+  resolveProxyProtocolOption(o.proxyProtocol, { allowTrusted: true, field: "proxyProtocol" });
   if (o.signal !== undefined) {
     const signal = o.signal as { aborted?: unknown; addEventListener?: unknown; then?: unknown } | null;
     const ok = signal !== null && typeof signal === "object" && (typeof signal.then === "function" || (typeof signal.aborted === "boolean" && typeof signal.addEventListener === "function"));

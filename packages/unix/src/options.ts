@@ -1,4 +1,12 @@
-import { checkKnownKeys, InvalidConfigError, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "@tako/core";
+import {
+  checkKnownKeys,
+  InvalidConfigError,
+  resolveProxyProtocolOption,
+  STREAM_LISTENER_OPTION_KEYS,
+  validateStreamListenerOptions,
+  type StreamListenerOptions,
+  type UnixProxyProtocolOption,
+} from "@tako/core";
 import { checkModeAndBacklog } from "./bind-unix.ts";
 import { parseSocketPath, type SocketPath } from "./socket-path.ts";
 
@@ -17,6 +25,13 @@ export interface UnixServeOptions extends StreamListenerOptions {
   readonly mode?: number | undefined;
   /** The listen backlog (pending, not yet accepted connections). Default 511 (Node's). */
   readonly backlog?: number | undefined;
+  /**
+   * Every connection must start with a PROXY v1/v2 header (HAProxy `server app unix@/run/app.sock
+   * send-proxy-v2`): `true`, or `{ timeout, maxHeaderSize }`. No `trusted` list: the socket
+   * file's permissions decide who may connect. `ctx.proxy` has the header; `peer` stays the
+   * socket's `UnixPeerAddr`.
+   */
+  readonly proxyProtocol?: UnixProxyProtocolOption | undefined;
 }
 
 /**
@@ -43,6 +58,8 @@ export function validateUnixOptions(path: string, options: UnixServeOptions): So
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new InvalidConfigError("options", `serveUnix options must be an object; got ${options === null ? "null" : typeof options}`);
   }
+  // Before the shared check: on Unix a trusted/untrusted key is the error to name.
+  resolveProxyProtocolOption(options.proxyProtocol, { allowTrusted: false, field: "proxyProtocol" });
   validateStreamListenerOptions(options);
   checkKnownKeys("serveUnix options", options, UNIX_OPTION_KEYS);
   checkModeAndBacklog(target, options);
