@@ -24,6 +24,8 @@ interface Seen {
   /** Payload bytes up to the client's end (0 so far; a health check may reset instead of ending). */
   bytes: number;
   sha256: string;
+  /** A health check: it sent PING and was answered PONG. */
+  check?: boolean;
 }
 
 const quiet = { error() {}, warn() {}, info() {}, debug() {} };
@@ -44,6 +46,12 @@ async function recordingListener(trusted: string[]): Promise<{ server: Server<So
       for await (const chunk of socket as AsyncIterable<Buffer>) {
         hash.update(chunk);
         entry.bytes += chunk.length;
+        // HAProxy's health check (tcp-check send PING / expect PONG) after its header.
+        if (entry.bytes === 6 && chunk.toString() === "PING\r\n") {
+          entry.check = true;
+          socket.write("PONG\r\n");
+          return;
+        }
       }
       entry.sha256 = hash.digest("hex");
       socket.write(JSON.stringify({ peer, bytes: entry.bytes, sha256: entry.sha256 }));
@@ -72,6 +80,12 @@ frontend v1
   bind 127.0.0.1:${ports.v1}
   default_backend v1
 backend v1
+  # Health checks: the PROXY header (check-send-proxy; v2 sends LOCAL), then PING, expecting PONG:
+  # UP means the header was accepted and the handler answered on the check's connection.
+  option tcp-check
+  tcp-check connect default
+  tcp-check send PING\\r\\n
+  tcp-check expect string PONG
   server s ${target} send-proxy check check-send-proxy
 
 frontend v2
@@ -79,6 +93,12 @@ frontend v2
   unique-id-format %{+X}o\\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid
   default_backend v2
 backend v2
+  # Health checks: the PROXY header (check-send-proxy; v2 sends LOCAL), then PING, expecting PONG:
+  # UP means the header was accepted and the handler answered on the check's connection.
+  option tcp-check
+  tcp-check connect default
+  tcp-check send PING\\r\\n
+  tcp-check expect string PONG
   server s ${target} send-proxy-v2 proxy-v2-options crc32c,unique-id,authority check check-send-proxy
 `,
     });
@@ -116,18 +136,24 @@ backend v2
     expect(proxy.tlvs.authority).toBeNull();
   });
 
-  it("accepts HAProxy's health checks: v2 sends LOCAL (with its CRC32c), v1 the check's own addresses", async () => {
-    await expect.poll(() => listener.seen.filter((s) => s.proxy?.command === "LOCAL").length, { timeout: 10_000 }).toBeGreaterThan(0);
-    const local = listener.seen.find((s) => s.proxy?.command === "LOCAL") as Seen;
-    // What Debian's 2.6.12 really sends: v2 LOCAL, family UNSPEC, with the CRC32c TLV asked for.
-    expect(local.proxy).toMatchObject({ version: 2, command: "LOCAL", source: null, destination: null, via: { address: "127.0.0.1" } });
-    expect(local.proxy?.tlvs.raw.has(0x03)).toBe(true);
-    // LOCAL: the peer is the real socket peer (the checker).
-    expect(local.peer.address).toBe("127.0.0.1");
-    expect(local.bytes).toBe(0);
-    // v1 has no LOCAL: HAProxy's check sends PROXY TCP4 with the check connection's own addresses.
-    const v1check = listener.seen.find((s) => s.proxy?.version === 1 && s.peer.address === "127.0.0.1");
-    expect(v1check?.proxy).toMatchObject({ version: 1, command: "PROXY", source: { address: "127.0.0.1" } });
+  it("accepts HAProxy's health checks (check-send-proxy): v2 sends LOCAL with its CRC32c, v1 the check's own addresses", async () => {
+    // UP (beforeAll) already says every rise-counted check was answered; here is what they sent.
+    const checks = () => listener.seen.filter((s) => s.check === true);
+    await expect.poll(() => checks().filter((s) => s.proxy?.version === 2).length, { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(() => checks().filter((s) => s.proxy?.version === 1).length, { timeout: 10_000 }).toBeGreaterThan(0);
+    // What Debian's 2.6.12 really sends for v2: LOCAL, family UNSPEC, and the CRC32c TLV asked for.
+    for (const local of checks().filter((s) => s.proxy?.version === 2)) {
+      expect(local.proxy).toMatchObject({ version: 2, command: "LOCAL", transport: "UNSPEC", source: null, destination: null, via: { address: "127.0.0.1" } });
+      expect(local.proxy?.tlvs.raw.get(0x03)?.length).toBe(4);
+      // LOCAL: the peer is the real socket peer, the checker.
+      expect(local.peer).toEqual(local.proxy?.via);
+    }
+    // v1 has no LOCAL: the check sends PROXY TCP4 with its own connection's addresses.
+    for (const v1 of checks().filter((s) => s.proxy?.version === 1)) {
+      expect(v1.proxy).toMatchObject({ command: "PROXY", source: { address: "127.0.0.1" }, destination: { address: "127.0.0.1", port: listener.server.address.port } });
+      expect(v1.peer).toEqual(v1.proxy?.source);
+    }
+    expect(await haproxy.serverStatus("v1", "s")).toMatch(/^UP/);
     expect(await haproxy.serverStatus("v2", "s")).toMatch(/^UP/);
     expect(listener.server.stats().protocolErrors).toBe(0);
   });
@@ -147,6 +173,8 @@ server {
   listen 127.0.0.1:${port};
   proxy_pass 127.0.0.1:${listener.server.address.port};
   proxy_protocol on;
+  # The client half-closes after its payload; the answer comes after that.
+  proxy_half_close on;
 }`,
     });
   });

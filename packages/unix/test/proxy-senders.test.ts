@@ -23,6 +23,8 @@ interface Seen {
   readonly proxy: ProxyInfo | undefined;
   bytes: number;
   sha256: string;
+  /** A health check: it sent PING and was answered PONG. */
+  check?: boolean;
 }
 
 /** A Unix listener that reads each connection to its end and answers with what it saw. */
@@ -37,6 +39,12 @@ async function recordingListener(path: string): Promise<{ server: Server<unknown
       for await (const chunk of socket as AsyncIterable<Buffer>) {
         hash.update(chunk);
         entry.bytes += chunk.length;
+        // HAProxy's health check (tcp-check send PING / expect PONG) after its header.
+        if (entry.bytes === 6 && chunk.toString() === "PING\r\n") {
+          entry.check = true;
+          socket.write("PONG\r\n");
+          return;
+        }
       }
       entry.sha256 = hash.digest("hex");
       socket.write(JSON.stringify({ source: ctx.proxy?.source ?? null, bytes: entry.bytes, sha256: entry.sha256 }));
@@ -66,6 +74,12 @@ frontend f
   unique-id-format %{+X}o\\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid
   default_backend u
 backend u
+  # Health checks: the PROXY header (check-send-proxy; v2 sends LOCAL), then PING, expecting PONG:
+  # UP means the header was accepted and the handler answered on the check's connection.
+  option tcp-check
+  tcp-check connect default
+  tcp-check send PING\\r\\n
+  tcp-check expect string PONG
   server u unix@${path} send-proxy-v2 proxy-v2-options crc32c,unique-id check check-send-proxy
 `,
     });
@@ -89,9 +103,13 @@ backend u
     expect(entry.peer).toBeInstanceOf(UnixPeerAddr);
   });
 
-  it("accepts the LOCAL health checks and HAProxy keeps the server UP", async () => {
-    await expect.poll(() => listener.seen.filter((s) => s.proxy?.command === "LOCAL").length, { timeout: 10_000 }).toBeGreaterThan(1);
-    expect(listener.seen.find((s) => s.proxy?.command === "LOCAL")?.proxy).toMatchObject({ version: 2, source: null, destination: null });
+  it("accepts the LOCAL health checks (answered PONG on their connection) and HAProxy keeps the server UP", async () => {
+    const checks = () => listener.seen.filter((s) => s.check === true);
+    await expect.poll(() => checks().length, { timeout: 10_000 }).toBeGreaterThan(1);
+    for (const check of checks()) {
+      expect(check.proxy).toMatchObject({ version: 2, command: "LOCAL", source: null, destination: null, via: null });
+      expect(check.peer).toBeInstanceOf(UnixPeerAddr);
+    }
     expect(await haproxy.serverStatus("u", "u")).toMatch(/^UP/);
     expect(listener.server.stats().protocolErrors).toBe(0);
   });
@@ -113,6 +131,8 @@ server {
   listen 127.0.0.1:${port};
   proxy_pass unix:${path};
   proxy_protocol on;
+  # The client half-closes after its payload; the answer comes after that.
+  proxy_half_close on;
 }`,
     });
   });
