@@ -25,8 +25,12 @@ const GUARD = `setTimeout(() => { console.error("smoke script timed out"); proce
 
 const SMOKE: Record<Listener, string> = {
   "@tako/tcp": `import { connect } from "node:net";
+import { checkDuration, serveStream, type StreamHandler } from "@tako/core/listener";
 import { serveTcp, type TcpHandler } from "@tako/tcp";
 ${GUARD}
+// The package authors' subpath resolves, from the tarball, with its types.
+const machine: StreamHandler<unknown> = () => {};
+const listener = { serveStream: typeof serveStream, machine: typeof machine, drainTimeout: checkDuration("drainTimeout", 5) };
 const echo: TcpHandler = async (socket) => {
   for await (const chunk of socket) socket.write(chunk as Buffer);
 };
@@ -40,7 +44,7 @@ const reply = await new Promise<string>((resolve, reject) => {
   client.on("error", reject);
 });
 const report = await server.shutdown();
-console.log(JSON.stringify({ reply, report, stats: server.stats() }));
+console.log(JSON.stringify({ reply, report, stats: server.stats(), listener }));
 `,
   "@tako/udp": `import { createSocket } from "node:dgram";
 import { serveUdp } from "@tako/udp";
@@ -266,6 +270,14 @@ describe("pnpm pack", () => {
     expect(manifest.private).toBeUndefined();
   });
 
+  it.each(packages.map((pkg) => [pkg.name, pkg] as const))("%s: the workspace's exports map without its tako-source condition", (name, pkg) => {
+    // `tako-source` (src/index.ts, unpublished) is for the workspace only: publishConfig.exports
+    // replaces the map when packing, and must be the same map without that condition.
+    const withoutSource = JSON.parse(JSON.stringify(pkg.manifest.exports, (key, value: unknown) => (key === "tako-source" ? undefined : value))) as unknown;
+    expect(JSON.stringify(packed.get(name)!.exports), `${name}: packed exports`).not.toContain("tako-source");
+    expect(packed.get(name)!.exports, `${name}: publishConfig.exports differs from exports beyond tako-source`).toEqual(withoutSource);
+  });
+
   it.each(packages.map((pkg) => [pkg.name] as const))("%s: ships dist/ and its docs, no tests, every export target present", (name) => {
     const root = join(work, "extracted", name.replace("/", "__"), "package");
     const files = listFiles(root);
@@ -296,7 +308,12 @@ describe.each(LISTENERS.map((name) => [name] as const))("%s installed alone with
     const out = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "null") as Record<string, unknown>;
     const cleanReport = { drained: expect.any(Number), forced: 0, durationMs: expect.any(Number) };
     if (name === "@tako/tcp") {
-      expect(out).toMatchObject({ reply: "hello over tcp\n", report: cleanReport, stats: { accepted: 1, handlerErrors: 0, active: 0 } });
+      expect(out).toMatchObject({
+        reply: "hello over tcp\n",
+        report: cleanReport,
+        stats: { accepted: 1, handlerErrors: 0, active: 0 },
+        listener: { serveStream: "function", machine: "function", drainTimeout: 5 },
+      });
     } else if (name === "@tako/udp") {
       expect(out).toMatchObject({ reply: "hello over udp", report: cleanReport, stats: { handlerErrors: 0, active: 0 } });
     } else if (name === "@tako/unix") {

@@ -1,4 +1,4 @@
-import { checkDuration } from "./config.ts";
+import { checkDuration } from "./check.ts";
 import type { ProxyInfo } from "./proxy/types.ts";
 
 /**

@@ -1,7 +1,11 @@
-export { formatAddress, parseAddress, toSocketAddress, type AddressInput, type ListenAddress, type SocketAddress } from "./address.ts";
-export { checkCount, checkDuration, checkKnownKeys, DEFAULT_SERVER_CONFIG, validateServerConfig, type ServerConfig } from "./config.ts";
-export { channels, CHANNELS, type DrainDoneMessage, type HandlerErrorMessage, type ListenerKind, type ProtocolErrorMessage } from "./diagnostics.ts";
-export { DEFAULT_DRAIN_TIMEOUT, Drain, DrainUnit, type DrainReport, type HandlerContext } from "./drain.ts";
+// @tako/core: what a user of Tako's listeners needs (errors, shutdown signals, the server handle's
+// types, ServerConfig, addresses, the diagnostics channel names). What only the listener packages
+// use (the stream machine, the handle, the drain, the option checks) is `@tako/core/listener`.
+export { formatAddress, parseAddress, type AddressInput, type ListenAddress, type SocketAddress } from "./address.ts";
+export { reusePortSupported } from "./check.ts";
+export { BuiltServer, DEFAULT_SERVER_CONFIG, ServerBuilder, validateServerConfig, type ServerConfig } from "./config.ts";
+export { CHANNELS, type DrainDoneMessage, type HandlerErrorMessage, type ListenerKind, type ProtocolErrorMessage } from "./diagnostics.ts";
+export { DEFAULT_DRAIN_TIMEOUT, type DrainReport, type HandlerContext } from "./drain.ts";
 export {
   BindError,
   ClosedError,
@@ -15,25 +19,11 @@ export {
   UnsupportedError,
 } from "./errors.ts";
 export type { Logger } from "./logger.ts";
-export {
-  BuiltServer,
-  reportHandlerError,
-  reportProtocolError,
-  Server,
-  ServerBuilder,
-  ServerHandle,
-  type Counters,
-  type ServerHandleInit,
-  type ServerStats,
-  type ShutdownOptions,
-} from "./server.ts";
-export { onShutdownSignal, shutdownSignal, ShutdownRequested, type DisposableAbortSignal, type ShutdownSignal } from "./shutdown.ts";
-export { serveStream, type StreamHandler, type StreamListenerInit } from "./stream-listener.ts";
-export { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "./stream-options.ts";
+export { Server, type ServerStats, type ShutdownOptions } from "./server.ts";
+export { shutdownSignal, ShutdownRequested, type DisposableAbortSignal, type ShutdownSignal } from "./shutdown.ts";
+export { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, type StreamListenerOptions } from "./stream-options.ts";
 export { encodeProxyHeader } from "./proxy/encode.ts";
 export { parseProxyHeader } from "./proxy/parse.ts";
-export { resolveProxyProtocolOption, type ProxyPolicy } from "./proxy/policy.ts";
-export { readProxyHeader, type ReadProxyHeaderOptions } from "./proxy/reader.ts";
 export type {
   ProxyAddressInput,
   ProxyHeaderInput,

@@ -1,8 +1,9 @@
 import { setMaxListeners } from "node:events";
 import type * as net from "node:net";
+import { checkFunction, isThenable } from "./check.ts";
 import { channels } from "./diagnostics.ts";
 import { Drain, type DrainUnit, type HandlerContext } from "./drain.ts";
-import { InvalidConfigError, isPeerGone, ProtocolError } from "./errors.ts";
+import { isPeerGone, ProtocolError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { resolveProxyProtocolOption } from "./proxy/policy.ts";
 import { reportHandlerError, reportProtocolError, ServerHandle, type Server } from "./server.ts";
@@ -137,10 +138,6 @@ function forceClose(socket: net.Socket): void {
   socket.destroy();
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as PromiseLike<unknown>).then === "function";
-}
-
 /** One queued connection's deadline, FIFO order = deadline order (one timeout for all). */
 type QueueEntry = number;
 
@@ -204,8 +201,9 @@ class StreamMachine<Peer, Address> {
       else this.early.push(socket);
       return;
     }
-    if (this.drain.draining || (this.proxy !== undefined && !this.proxy.admit(socket))) {
-      handle.counters.rejected++;
+    const verdict = this.proxy === undefined ? "ok" : this.proxy.admit(socket);
+    if (this.drain.draining || verdict !== "ok") {
+      if (verdict !== "gone") handle.counters.rejected++;
       socket.destroy();
       return;
     }
@@ -386,7 +384,8 @@ function onQueuedEnd(this: TrackedSocket): void {
 /**
  * The one stream-listener machine behind `serveTcp` and `serveUnix`: binds the caller's
  * `net.Server`, runs the handler once per connection with the shared drain context, enforces
- * `maxConnections` (queue or reject), `idleTimeout`, publishes `connection` and
+ * `maxConnections` (queue or reject), `idleTimeout`, the `proxyProtocol` header phase (a PROXY
+ * header read before the handler, see `stream-proxy-phase.ts`), publishes `connection` and
  * `connection-closed`, keeps accept errors from stopping the server, and returns the common
  * {@link ServerHandle} whose shutdown closes the listening socket at once, aborts every handler's
  * signal, waits up to `drainTimeout` and destroys what is left.
@@ -405,9 +404,7 @@ function onQueuedEnd(this: TrackedSocket): void {
  */
 export async function serveStream<Peer, Address>(init: StreamListenerInit<Peer, Address>): Promise<Server<Address>> {
   validateStreamListenerOptions(init.options);
-  if (typeof init.handler !== "function") {
-    throw new InvalidConfigError("handler", `handler must be a function; got ${typeof init.handler}`);
-  }
+  checkFunction("handler", init.handler);
   const machine = new StreamMachine<Peer, Address>(init);
   // Every handler shares ctx.signal; thousands of them may listen for 'abort' at once.
   setMaxListeners(0, machine.drain.signal);

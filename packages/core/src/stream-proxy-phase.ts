@@ -48,12 +48,17 @@ export class ProxyHeaderPhase {
     this.#host = host;
   }
 
-  /** At accept: `false` when the socket must be refused now (untrusted under `"reject"`). */
-  admit(socket: net.Socket): boolean {
-    const decision = this.policy.decide(socket.remoteAddress);
-    if (decision === "reject") return false;
+  /**
+   * At accept: `"reject"` when the socket must be refused now (untrusted under `"reject"`),
+   * `"gone"` when it died before it could be judged (reset right after connecting: no address
+   * left; not counted as a refusal), else `"ok"`.
+   */
+  admit(socket: net.Socket): "ok" | "reject" | "gone" {
+    const address = socket.remoteAddress;
+    const decision = this.policy.decide(address);
+    if (decision === "reject") return address === undefined && this.#host.kind === "tcp" ? "gone" : "reject";
     if (decision === "direct") (socket as MarkedSocket)[kDirect] = true;
-    return true;
+    return "ok";
   }
 
   /** Whether the socket's handler runs without a header (an untrusted peer under `"direct"`). */

@@ -1,29 +1,25 @@
 export { serveTcp, serveTcpWithShutdown, serveTcpWithShutdownAndDrain, type TcpHandler } from "./serve-tcp.ts";
-export { reusePortSupported, TCP_OPTION_KEYS, type TcpServeOptions } from "./options.ts";
+export { SERVE_TCP_OPTION_KEYS, type ServeTcpOptions } from "./options.ts";
+// From @tako/core, the same list in every listener package (scripts/test/docs.test.ts checks it):
+// every error class, the shutdown trigger, the channel names and the handle's types.
 export {
   BindError,
   CHANNELS,
-  encodeProxyHeader,
+  ClosedError,
   FrameTooLargeError,
   InvalidAddressError,
   InvalidConfigError,
-  parseProxyHeader,
+  InvalidSocketPathError,
   ProtocolError,
   shutdownSignal,
   TakoError,
   UnsupportedError,
-  type AddressInput,
   type DrainReport,
-  type HandlerContext,
   type Logger,
-  type ProxyHeaderInput,
-  type ProxyInfo,
-  type ProxyProtocolOption,
-  type ProxyProtocolOptions,
-  type ProxySsl,
-  type ProxyTlvs,
-  type Server,
   type ServerStats,
   type ShutdownSignal,
-  type SocketAddress,
 } from "@tako/core";
+// And what this listener's own signatures use.
+export { reusePortSupported, type AddressInput, type HandlerContext, type Server, type SocketAddress } from "@tako/core";
+// And the PROXY protocol pieces a client or relay in front of this listener uses.
+export { encodeProxyHeader, parseProxyHeader, type ProxyHeaderInput, type ProxyInfo, type ProxyProtocolOption, type ProxyProtocolOptions } from "@tako/core";

@@ -1,4 +1,5 @@
-import { checkDuration, checkKnownKeys, InvalidConfigError, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "@tako/core";
+import { type StreamListenerOptions } from "@tako/core";
+import { checkBacklog, checkBoolean, checkDuration, checkKnownKeys, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions } from "@tako/core/listener";
 
 /**
  * Options of {@link serveTcp}: the shared stream-listener options plus TCP socket settings.
@@ -9,7 +10,7 @@ import { checkDuration, checkKnownKeys, InvalidConfigError, STREAM_LISTENER_OPTI
  * await serveTcp("0.0.0.0:9001", handler, { maxConnections: 1_000, idleTimeout: 60_000, keepAlive: 30_000 });
  * ```
  */
-export interface TcpServeOptions extends StreamListenerOptions {
+export interface ServeTcpOptions extends StreamListenerOptions {
   /** TCP_NODELAY on accepted sockets (Nagle off). Default `true`. */
   readonly noDelay?: boolean | undefined;
   /** TCP keep-alive on accepted sockets: `true`, or the initial delay in ms. Default `false` (off). */
@@ -23,56 +24,29 @@ export interface TcpServeOptions extends StreamListenerOptions {
 }
 
 /**
- * Every key {@link TcpServeOptions} knows; anything else is rejected.
+ * Every key {@link ServeTcpOptions} knows; anything else is rejected.
  *
  * @example
  * ```ts
- * TCP_OPTION_KEYS.includes("noDelay"); // true
+ * SERVE_TCP_OPTION_KEYS.includes("noDelay"); // true
  * ```
  */
-export const TCP_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LISTENER_OPTION_KEYS, "noDelay", "keepAlive", "backlog", "reusePort", "ipv6Only"]);
-
-/** Platforms where the OS has SO_REUSEPORT with the semantics Node's `reusePort` needs. */
-const REUSE_PORT_PLATFORMS: ReadonlySet<string> = new Set(["linux", "freebsd", "sunos", "aix"]);
+export const SERVE_TCP_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LISTENER_OPTION_KEYS, "noDelay", "keepAlive", "backlog", "reusePort", "ipv6Only"]);
 
 /**
- * Whether the `reusePort` option works on this platform (Linux, FreeBSD, Solaris, AIX);
- * elsewhere `serveTcp` rejects it with `UnsupportedError`.
- *
- * @example
- * ```ts
- * const server = await serveTcp(9001, handler, { reusePort: reusePortSupported() });
- * ```
- */
-export function reusePortSupported(platform: string = process.platform): boolean {
-  return REUSE_PORT_PLATFORMS.has(platform);
-}
-
-function checkBoolean(field: string, value: unknown): void {
-  if (value !== undefined && typeof value !== "boolean") {
-    throw new InvalidConfigError(field, `${field} must be a boolean; got ${typeof value}`);
-  }
-}
-
-/**
- * Validates {@link TcpServeOptions} (values and unknown keys); throws InvalidConfigError.
+ * Validates {@link ServeTcpOptions} (values and unknown keys); throws InvalidConfigError.
  *
  * @example
  * ```ts
  * validateTcpOptions({ noDelay: "yes" }); // throws InvalidConfigError (noDelay)
  * ```
  */
-export function validateTcpOptions(options: TcpServeOptions): void {
+export function validateTcpOptions(options: ServeTcpOptions): void {
   validateStreamListenerOptions(options);
-  checkKnownKeys("serveTcp options", options, TCP_OPTION_KEYS);
+  checkKnownKeys("serveTcp options", options, SERVE_TCP_OPTION_KEYS);
   checkBoolean("noDelay", options.noDelay);
   checkBoolean("reusePort", options.reusePort);
   checkBoolean("ipv6Only", options.ipv6Only);
   if (options.keepAlive !== undefined && typeof options.keepAlive !== "boolean") checkDuration("keepAlive", options.keepAlive);
-  if (options.backlog !== undefined) {
-    const b = options.backlog;
-    if (typeof b !== "number" || !Number.isInteger(b) || b < 0 || b > 0x7fffffff) {
-      throw new InvalidConfigError("backlog", `backlog must be an integer of at least 0; got ${typeof b === "number" ? b : typeof b}`);
-    }
-  }
+  checkBacklog(options.backlog);
 }

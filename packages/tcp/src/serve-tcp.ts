@@ -3,8 +3,7 @@ import {
   BindError,
   formatAddress,
   parseAddress,
-  serveStream,
-  toSocketAddress,
+  reusePortSupported,
   UnsupportedError,
   type AddressInput,
   type HandlerContext,
@@ -13,11 +12,13 @@ import {
   type ShutdownSignal,
   type SocketAddress,
 } from "@tako/core";
-import { reusePortSupported, validateTcpOptions, type TcpServeOptions } from "./options.ts";
+import { serveStream, toSocketAddress } from "@tako/core/listener";
+import { validateTcpOptions, type ServeTcpOptions } from "./options.ts";
 
 /**
  * A TCP connection handler: the real `net.Socket`, the peer `{ address, port, family }` and a
- * context whose `signal` aborts when shutdown starts.
+ * context whose `signal` aborts when shutdown starts. With `proxyProtocol`, `peer` is the client
+ * the PROXY header names and `ctx.proxy` the header (`via`: the real socket peer).
  *
  * - Return a promise (an `async` function): when it resolves the connection is ended after
  *   pending writes flush; when it rejects (or the handler throws) the error is reported and the
@@ -42,7 +43,7 @@ function peerOf(socket: net.Socket): SocketAddress {
   return toSocketAddress({ address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily });
 }
 
-function listen(server: net.Server, address: ListenAddress, options: TcpServeOptions): Promise<{ address: SocketAddress }> {
+function listen(server: net.Server, address: ListenAddress, options: ServeTcpOptions): Promise<{ address: SocketAddress }> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       server.removeListener("listening", onListening);
@@ -85,7 +86,7 @@ function listen(server: net.Server, address: ListenAddress, options: TcpServeOpt
  * console.log(await server.finished); // { drained, forced, durationMs }
  * ```
  */
-export async function serveTcp(addr: AddressInput, handler: TcpHandler, options: TcpServeOptions = {}): Promise<Server<SocketAddress>> {
+export async function serveTcp(addr: AddressInput, handler: TcpHandler, options: ServeTcpOptions = {}): Promise<Server<SocketAddress>> {
   const address = parseAddress(addr);
   validateTcpOptions(options);
   if (options.reusePort && !reusePortSupported()) {

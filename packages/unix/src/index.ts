@@ -1,29 +1,28 @@
 export { BIND_UNIX_SOCKET_OPTION_KEYS, bindUnixSocket, validateUnixSocketOptions, type BindUnixSocketOptions, type UnixSocketBinding } from "./bind-unix.ts";
-export { UNIX_OPTION_KEYS, validateUnixOptions, type UnixServeOptions } from "./options.ts";
+export { SERVE_UNIX_OPTION_KEYS, validateUnixOptions, type ServeUnixOptions } from "./options.ts";
 export { serveUnix, serveUnixWithShutdown, serveUnixWithShutdownAndDrain, type UnixHandler } from "./serve-unix.ts";
 export { MAX_SOCKET_PATH_BYTES, parseSocketPath, type SocketPath } from "./socket-path.ts";
 export { UnixPeerAddr } from "./unix-peer-addr.ts";
+// From @tako/core, the same list in every listener package (scripts/test/docs.test.ts checks it):
+// every error class, the shutdown trigger, the channel names and the handle's types.
 export {
   BindError,
   CHANNELS,
-  encodeProxyHeader,
+  ClosedError,
   FrameTooLargeError,
+  InvalidAddressError,
   InvalidConfigError,
   InvalidSocketPathError,
-  parseProxyHeader,
   ProtocolError,
   shutdownSignal,
   TakoError,
   UnsupportedError,
   type DrainReport,
-  type HandlerContext,
   type Logger,
-  type ProxyHeaderInput,
-  type ProxyInfo,
-  type ProxySsl,
-  type ProxyTlvs,
-  type Server,
   type ServerStats,
   type ShutdownSignal,
-  type UnixProxyProtocolOption,
 } from "@tako/core";
+// And what this listener's own signatures use.
+export type { HandlerContext, Server } from "@tako/core";
+// And the PROXY protocol pieces (a Unix socket behind HAProxy's `unix@` or nginx's `unix:`).
+export { encodeProxyHeader, parseProxyHeader, type ProxyHeaderInput, type ProxyInfo, type UnixProxyProtocolOption } from "@tako/core";

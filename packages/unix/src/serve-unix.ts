@@ -1,13 +1,15 @@
 import * as net from "node:net";
-import { InvalidConfigError, serveStream, type HandlerContext, type Server, type ShutdownSignal } from "@tako/core";
+import { type HandlerContext, type Server, type ShutdownSignal } from "@tako/core";
+import { serveStream } from "@tako/core/listener";
 import { bindUnixSocket } from "./bind-unix.ts";
-import { validateUnixOptions, type UnixServeOptions } from "./options.ts";
+import { validateUnixOptions, type ServeUnixOptions } from "./options.ts";
 import { UnixPeerAddr } from "./unix-peer-addr.ts";
 
 /**
  * A Unix-socket connection handler: the real `net.Socket`, the peer ({@link UnixPeerAddr}, whose
  * `path` is `null` for the usual unnamed client) and a context whose `signal` aborts when shutdown
- * starts.
+ * starts. With `proxyProtocol`, `ctx.proxy` is the connection's PROXY header (the TCP client a
+ * proxy in front accepted); `peer` stays the socket's peer.
  *
  * - Return a promise (an `async` function): when it resolves the connection is ended after
  *   pending writes flush; when it rejects (or the handler throws) the error is reported and the
@@ -54,11 +56,8 @@ function peerOf(): UnixPeerAddr {
  * console.log(await server.finished); // { drained, forced, durationMs } after Ctrl-C
  * ```
  */
-export async function serveUnix(path: string, handler: UnixHandler, options: UnixServeOptions = {}): Promise<Server<string>> {
+export async function serveUnix(path: string, handler: UnixHandler, options: ServeUnixOptions = {}): Promise<Server<string>> {
   validateUnixOptions(path, options);
-  if (typeof handler !== "function") {
-    throw new InvalidConfigError("handler", `handler must be a function; got ${typeof handler}`);
-  }
   const { mode, backlog } = options;
   return serveStream<UnixPeerAddr, string>({
     kind: "unix",

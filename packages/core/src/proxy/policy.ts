@@ -1,4 +1,4 @@
-import { checkDuration, checkKnownKeys } from "../config.ts";
+import { checkDuration, checkKnownKeys } from "../check.ts";
 import { InvalidConfigError } from "../errors.ts";
 import { CidrSet } from "./cidr.ts";
 import { DEFAULT_MAX_HEADER_SIZE, DEFAULT_PROXY_TIMEOUT } from "./constants.ts";

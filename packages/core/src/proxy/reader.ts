@@ -1,6 +1,6 @@
 import type * as net from "node:net";
 import { toSocketAddress } from "../address.ts";
-import { checkDuration } from "../config.ts";
+import { checkDuration } from "../check.ts";
 import { InvalidConfigError, ProtocolError } from "../errors.ts";
 import { DEFAULT_MAX_HEADER_SIZE, PROXY_ERROR } from "./constants.ts";
 import { checkMaxHeaderSize, ProxyHeaderParser } from "./parse.ts";

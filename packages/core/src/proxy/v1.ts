@@ -1,7 +1,7 @@
 import type { SocketAddress } from "../address.ts";
 import { ProtocolError } from "../errors.ts";
 import { PROXY_ERROR, V1_MAX, V1_PREFIX } from "./constants.ts";
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "./ip.ts";
+import { formatIPv6, parseIPv4, parseIPv6 } from "./ip.ts";
 import { emptyTlvs } from "./tlvs.ts";
 import type { ProxyInfo } from "./types.ts";
 
@@ -44,9 +44,9 @@ function port(text: string, what: string): number {
 
 function address(text: string, family: "IPv4" | "IPv6", what: string): string {
   if (family === "IPv4") {
-    const bytes = parseIPv4(text);
-    if (bytes === null) throw invalid(`${what} address ${JSON.stringify(text)} is not a dotted-quad IPv4 address (TCP4)`);
-    return formatIPv4(bytes);
+    // A strict dotted quad (no leading zeros) is already its canonical text.
+    if (parseIPv4(text) === null) throw invalid(`${what} address ${JSON.stringify(text)} is not a dotted-quad IPv4 address (TCP4)`);
+    return text;
   }
   const bytes = parseIPv6(text);
   if (bytes === null) throw invalid(`${what} address ${JSON.stringify(text)} is not an IPv6 address (TCP6)`);
