@@ -1,10 +1,11 @@
 /**
  * The load-client child: `node src/client-main.ts '{}'`, pinned to its own core by the runner.
- * Answers `echo`, `connRate`, `udp`, `http`, `autocannon`, `fetchOnce`, `hold`, `held`, `waitClosed` and `release`.
+ * Answers `echo`, `connRate`, `framing`, `udp`, `http`, `autocannon`, `fetchOnce`, `hold`, `held`, `waitClosed` and `release`.
  */
 import { runAutocannon } from "./clients/autocannon.ts";
 import { runConnRate } from "./clients/conn-rate.ts";
 import { runEcho } from "./clients/echo.ts";
+import { runFraming } from "./clients/framing.ts";
 import { fetchOnce, hold, heldStatus, release, waitClosed } from "./clients/hold.ts";
 import { runHttp } from "./clients/http.ts";
 import { runUdp } from "./clients/udp.ts";
@@ -14,6 +15,7 @@ serveCommands(
   {
     echo: runEcho,
     connRate: runConnRate,
+    framing: runFraming,
     udp: runUdp,
     http: runHttp,
     autocannon: runAutocannon,

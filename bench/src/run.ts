@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { idleCheck, QuietGate } from "./cpustat.ts";
-import { CLIENTS, connRateGroups, echoGroups, httpGroup, udpGroups } from "./cases/definitions.ts";
+import { CLIENTS, connRateGroups, echoGroups, framingGroups, httpGroup, udpGroups } from "./cases/definitions.ts";
 import { buildNative } from "./clients/native.ts";
 import { runMemory, runShutdown, type LifecycleContext } from "./cases/lifecycle.ts";
 import { runGroup, type Group, type GroupContext } from "./cases/throughput.ts";
@@ -35,8 +35,9 @@ const PACKAGE_OF: Array<[string, string]> = [
   ["udp-", "@tako/udp"],
   ["http-", "@tako/unix-http"],
   ["shutdown-http", "@tako/unix-http"],
+  ["framing-", "@tako/framing"],
 ];
-const ALL_IDS = ["tcp-echo", "conn-rate-tcp", "conn-rate-tcp-proxy-v2", "unix-echo", "udp-echo", "http-text", "http-json", "shutdown-tcp", "shutdown-http", "memory-tcp"];
+const ALL_IDS = ["tcp-echo", "conn-rate-tcp", "conn-rate-tcp-proxy-v2", "unix-echo", "udp-echo", "http-text", "http-json", "shutdown-tcp", "shutdown-http", "memory-tcp", "framing-lines", "framing-length-prefixed"];
 const needed = new Set(PACKAGE_OF.filter(([prefix]) => ALL_IDS.some((id) => id.startsWith(prefix) && (settings.only.length === 0 || settings.only.some((o) => id.includes(o) || o.startsWith(id))))).map(([, pkg]) => pkg));
 for (const pkg of needed) {
   try {
@@ -120,7 +121,7 @@ function recordError(id: string, error: unknown): void {
 }
 
 try {
-  const groups: Group[] = [...echoGroups(settings, echoBinary), ...connRateGroups(settings, connRateBinary), ...udpGroups(settings, udpBinary), httpGroup(settings)];
+  const groups: Group[] = [...echoGroups(settings, echoBinary), ...connRateGroups(settings, connRateBinary), ...udpGroups(settings, udpBinary), httpGroup(settings), ...framingGroups(settings)];
   for (const group of groups) {
     const cases = group.cases.filter((c) => wanted(c.id));
     if (cases.length === 0) continue;

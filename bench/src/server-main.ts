@@ -4,6 +4,7 @@
  */
 import { serveCommands } from "./rpc.ts";
 import { startNodeEcho, startTakoEcho } from "./servers/echo.ts";
+import { startFraming } from "./servers/framing.ts";
 import { startFastify, startHono, startNodeHttp, startTakoHttp } from "./servers/http.ts";
 import type { RunningServer, ServerSpec } from "./servers/types.ts";
 import { startNodeUdp, startTakoUdp } from "./servers/udp.ts";
@@ -50,6 +51,7 @@ async function start(s: ServerSpec): Promise<RunningServer> {
     case "http/tako":
       return startTakoHttp(s);
     default:
+      if (s.family === "framing-lines" || s.family === "framing-length-prefixed") return startFraming(s);
       throw new Error(`no server for ${s.family}/${s.impl}`);
   }
 }

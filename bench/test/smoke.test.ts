@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 
 const benchDir = fileURLToPath(new URL("..", import.meta.url));
 const root = path.resolve(benchDir, "..");
-const PACKAGES = ["core", "tcp", "udp", "unix", "unix-http"];
+const PACKAGES = ["core", "tcp", "udp", "unix", "unix-http", "framing"];
 const EXPECTED_ROWS = [
   "tcp-echo-64-16",
   "tcp-echo-64-256",
@@ -34,6 +34,8 @@ const EXPECTED_ROWS = [
   "shutdown-tcp",
   "shutdown-http",
   "memory-tcp",
+  "framing-lines",
+  "framing-length-prefixed",
 ];
 
 /** Builds the workspace packages the bench imports (by name, so from dist) when any dist is missing. */

@@ -16,8 +16,8 @@ const byName = new Map(packages.map((pkg) => [pkg.name, pkg]));
 const pnpm = which("pnpm");
 const npm = which("npm");
 
-/** The listeners a user installs on their own, with the script each fresh project runs. */
-const LISTENERS = ["@tako/tcp", "@tako/udp", "@tako/unix", "@tako/unix-http"] as const;
+/** The packages a user installs on their own (the listeners, and framing), with the script each fresh project runs. */
+const LISTENERS = ["@tako/tcp", "@tako/udp", "@tako/unix", "@tako/unix-http", "@tako/framing"] as const;
 type Listener = (typeof LISTENERS)[number];
 
 /** Kills a smoke script that hangs, so a broken shutdown fails the test instead of stalling it. */
@@ -115,6 +115,42 @@ const report = await server.shutdown();
 const socketFileLeft = existsSync(path);
 rmSync(dir, { recursive: true, force: true });
 console.log(JSON.stringify({ root, peer, report, socketFileLeft }));
+`,
+  "@tako/framing": `import { once } from "node:events";
+import { connect, createServer, type Socket } from "node:net";
+import { encodeFrame, encodeNetstring, FrameTooLargeError, lengthPrefixed, lines, netstrings, ProtocolError } from "@tako/framing";
+import { TakoError } from "@tako/core";
+${GUARD}
+// A plain node:net server (framing needs no listener): a line header, then frames, on one socket.
+const server = createServer(async (socket: Socket) => {
+  let header = "";
+  for await (const line of lines(socket, { maxLineLength: 64 })) {
+    header = line;
+    break;
+  }
+  const frames: string[] = [];
+  for await (const frame of lengthPrefixed(socket, { prefix: "varint", maxFrameSize: 1024 })) {
+    frames.push(frame.toString());
+    if (frames.length === 2) break;
+  }
+  const strings: string[] = [];
+  try {
+    for await (const payload of netstrings(socket, { maxFrameSize: 8 })) strings.push(payload.toString());
+  } catch (err) {
+    socket.end(JSON.stringify({ header, frames, strings, error: (err as TakoError).code, tooLarge: err instanceof FrameTooLargeError, protocol: err instanceof ProtocolError }));
+  }
+});
+server.listen(0, "127.0.0.1");
+await once(server, "listening");
+const client = connect((server.address() as { port: number }).port, "127.0.0.1");
+client.write(Buffer.concat([Buffer.from("HELLO framing\\n"), encodeFrame("one", { prefix: "varint" }), encodeFrame("two", { prefix: "varint" }), encodeNetstring("ok"), Buffer.from("999:")]));
+let reply = "";
+client.setEncoding("utf8");
+client.on("data", (chunk: string) => (reply += chunk));
+await once(client, "end");
+client.destroy();
+server.close();
+console.log(reply);
 `,
 };
 
@@ -318,6 +354,8 @@ describe.each(LISTENERS.map((name) => [name] as const))("%s installed alone with
       expect(out).toMatchObject({ reply: "hello over udp", report: cleanReport, stats: { handlerErrors: 0, active: 0 } });
     } else if (name === "@tako/unix") {
       expect(out).toMatchObject({ address: true, reply: `{"peer":{"path":null},"isUnixPeerAddr":true}\nhello over unix\n`, report: cleanReport, socketFileLeft: false });
+    } else if (name === "@tako/framing") {
+      expect(out).toEqual({ header: "HELLO framing", frames: ["one", "two"], strings: ["ok"], error: "ERR_TAKO_FRAME_TOO_LARGE", tooLarge: true, protocol: true });
     } else {
       expect(out).toMatchObject({
         root: { status: 200, type: expect.stringMatching(/^text\/plain/), body: "hello from unix" },

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import type { AutocannonResult } from "../clients/autocannon.ts";
 import type { ConnRateResult } from "../clients/conn-rate.ts";
 import type { EchoResult } from "../clients/echo.ts";
+import type { FramingResult } from "../clients/framing.ts";
 import type { HttpResult } from "../clients/http.ts";
 import type { UdpResult } from "../clients/udp.ts";
 import type { ChildHandle } from "../rpc.ts";
@@ -22,6 +23,7 @@ export const CLIENTS = {
   udpNative: "tako-bench native UDP client (C, bench/native/udp-echo-client.c: connected sockets, recvmmsg/sendmmsg, bounded window)",
   http: "tako-bench HTTP client (raw net keep-alive HTTP/1.1, pre-built requests, Content-Length framing, 1 in flight per connection)",
   autocannon: "autocannon 9 (in-process, 1 in flight per connection)",
+  framing: "tako-bench framing client (raw net, blocks of 4096 frames of 64 B closed by a marker the server answers with its count, 2 blocks in flight per connection, every count checked)",
   server: "server-side clock (performance.now around shutdown(); process.memoryUsage after gc)",
 } as const;
 
@@ -183,4 +185,32 @@ export function httpGroup(s: Settings): Group {
     cases,
     path: (impl: string) => socketPath(`http-${impl}`),
   };
+}
+
+function framingCase(kind: "lines" | "length-prefixed", reps: number, goals: ThroughputCase["goals"]): ThroughputCase {
+  return {
+    id: `framing-${kind}`,
+    name: kind === "lines" ? "lines() from a TCP socket, 64 B lines x 4 conns" : "lengthPrefixed() (varint) from a TCP socket, 64 B frames x 4 conns",
+    unit: kind === "lines" ? "lines/s" : "frames/s",
+    source: CLIENTS.framing,
+    reps,
+    blocks: 3,
+    goals,
+    async measure(client, target, warmupMs, durationMs) {
+      const r = await client.call<FramingResult>("framing", { target, kind, connections: 4, window: 2, blockFrames: 4096, warmupMs, durationMs });
+      return { figure: r.framesPerSec, detail: { clientCpu: r.clientCpu } };
+    },
+  };
+}
+
+/**
+ * The framing groups: one plain `net` listener for every implementation, each connection parsed
+ * by ours or a baseline (`for await` over it): `lines()` vs `readline` and `split2`,
+ * `lengthPrefixed()` vs `it-length-prefixed`.
+ */
+export function framingGroups(s: Settings): Group[] {
+  return [
+    { family: "framing-lines", impls: ["tako", "readline", "split2"], cases: [framingCase("lines", s.reps, { readline: { min: 1.5 }, split2: { min: 1.0 } })] },
+    { family: "framing-length-prefixed", impls: ["tako", "it-length-prefixed"], cases: [framingCase("length-prefixed", s.reps, { "it-length-prefixed": { min: 1.0 } })] },
+  ];
 }

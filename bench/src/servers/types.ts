@@ -19,8 +19,8 @@ export interface RunningServer {
 
 /** Which server to start: the family (protocol), the implementation, and its variant. */
 export interface ServerSpec {
-  readonly family: "tcp-echo" | "unix-echo" | "udp-echo" | "http";
-  readonly impl: "tako" | "tako-send" | "tako-proxy" | "node" | "fastify" | "hono";
+  readonly family: "tcp-echo" | "unix-echo" | "udp-echo" | "http" | "framing-lines" | "framing-length-prefixed";
+  readonly impl: "tako" | "tako-send" | "tako-proxy" | "node" | "fastify" | "hono" | "readline" | "split2" | "it-length-prefixed";
   /**
    * `"throughput"` (default): the handler written the obvious way, identical in both servers.
    * `"graceful"`: a handler that ends its connection when shutdown starts (for the shutdown case);

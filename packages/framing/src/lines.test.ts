@@ -2,7 +2,7 @@ import { once } from "node:events";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FrameTooLargeError, InvalidConfigError, lines } from "./index.ts";
-import { collect, cut, cutsArb, kindArb, positions, settle, sourceOf, tcpPair } from "./test-utils.ts";
+import { collect, cut, cutsArb, kindArb, positions, settle, sourceOf, tcpPair } from "./test-support.ts";
 
 /** A line's content: any Unicode (astral planes included), no newline, not ending in `\r`. */
 const lineArb = fc.string({ unit: "binary", maxLength: 40 }).map((s) => s.replace(/\n/g, "_").replace(/\r$/, "r"));
@@ -154,5 +154,42 @@ describe("lines() on a real socket", () => {
     } finally {
       pair.close();
     }
+  });
+});
+
+describe("lines() scans each byte once", () => {
+  /** Chunks whose indexOf / lastIndexOf count the bytes they look at. */
+  function counting(chunks: Buffer[]): { chunks: Buffer[]; scanned: () => number } {
+    let scanned = 0;
+    for (const chunk of chunks) {
+      Object.assign(chunk, {
+        indexOf(this: Buffer, value: number, start = 0) {
+          const found = Buffer.prototype.indexOf.call(this, value, start);
+          scanned += (found === -1 ? this.length : found + 1) - start;
+          return found;
+        },
+        lastIndexOf(this: Buffer, value: number) {
+          const found = Buffer.prototype.lastIndexOf.call(this, value);
+          scanned += this.length - found;
+          return found;
+        },
+      });
+    }
+    return { chunks, scanned: () => scanned };
+  }
+
+  it("a long line dripped one byte per chunk is not re-scanned (O(n), not O(n^2))", async () => {
+    const bytes = Buffer.from(`${"x".repeat(50_000)}\nend\n`);
+    const source = counting(cut(bytes, Array.from({ length: bytes.length }, (_, i) => i)));
+    expect(await collect(lines(sourceOf(source.chunks, "iterable")))).toEqual(["x".repeat(50_000), "end"]);
+    expect(source.scanned()).toBeLessThanOrEqual(2 * bytes.length);
+  });
+
+  it("10 000 tiny lines in one chunk are found in one pass", async () => {
+    const bytes = Buffer.from("ab\n".repeat(10_000));
+    const source = counting([bytes]);
+    const got = await collect(lines(sourceOf(source.chunks, "iterable"), { maxLineLength: 2 }));
+    expect(got).toHaveLength(10_000);
+    expect(source.scanned()).toBeLessThanOrEqual(2 * bytes.length);
   });
 });

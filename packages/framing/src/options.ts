@@ -1,10 +1,25 @@
 /** Option checks shared by the readers: a clear InvalidConfigError naming the field, before any byte is read. */
 import { constants } from "node:buffer";
-import { checkKnownKeys, InvalidConfigError } from "@tako/core";
+import { InvalidConfigError } from "@tako/core";
+import { checkKnownKeys } from "@tako/core/listener";
 
-/** The default `maxLineLength` of {@link lines}: 64 KiB. */
+/**
+ * The default `maxLineLength` of `lines()`: 64 KiB.
+ *
+ * @example
+ * ```ts
+ * lines(socket, { maxLineLength: 4 * DEFAULT_MAX_LINE_LENGTH }); // allow 256 KiB lines
+ * ```
+ */
 export const DEFAULT_MAX_LINE_LENGTH = 65_536;
-/** The default `maxFrameSize` of {@link lengthPrefixed} and {@link netstrings}: 1 MiB. */
+/**
+ * The default `maxFrameSize` of `lengthPrefixed()` and `netstrings()`: 1 MiB.
+ *
+ * @example
+ * ```ts
+ * if (payload.length > DEFAULT_MAX_FRAME_SIZE) throw new Error("the peer would refuse this frame");
+ * ```
+ */
 export const DEFAULT_MAX_FRAME_SIZE = 1_048_576;
 
 function describe(value: unknown): string {

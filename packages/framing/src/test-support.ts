@@ -77,3 +77,14 @@ export async function tcpPair(): Promise<{ server: net.Socket; client: net.Socke
     },
   };
 }
+
+/** The first `n` items of an async iterator, then `return()` (a `break`). */
+export async function take<T>(iterator: AsyncIterableIterator<T>, n: number): Promise<T[]> {
+  const out: T[] = [];
+  if (n === 0) return out;
+  for await (const item of iterator) {
+    out.push(item);
+    if (out.length === n) break;
+  }
+  return out;
+}
