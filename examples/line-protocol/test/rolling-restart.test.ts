@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { freePort, skipReason, startHaproxy, startNginx, type ProxyProcess } from "../../../scripts/test-support/proxies.ts";
+import { freePort, skipReason, startHaproxy, startNginx, type ProxyProcess } from "@tako/test-kit";
 import { buildIfNeeded, EXAMPLE, LineClient, startInstance, type Instance } from "./support.ts";
 
 const CLIENT = "127.0.0.7";

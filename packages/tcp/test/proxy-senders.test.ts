@@ -5,10 +5,10 @@
  * The client binds its source to 127.0.0.7, so the handler must report 127.0.0.7 while the real
  * socket peer (`ctx.proxy.via`) is the proxy at 127.0.0.1.
  */
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CURL, exchange, freePort, skipReason, startHaproxy, startNginx, trickyPayload, type Haproxy, type ProxyProcess } from "../../../scripts/test-support/proxies.ts";
-import { run } from "../../../scripts/test/support.ts";
+import { CURL, exchange, freePort, skipReason, startHaproxy, startNginx, trickyPayload, type Haproxy, type ProxyProcess } from "@tako/test-kit";
 import { serveTcp, type Server, type SocketAddress } from "@tako/tcp";
 import type { ProxyInfo } from "@tako/core";
 
@@ -26,6 +26,15 @@ interface Seen {
   sha256: string;
   /** A health check: it sent PING and was answered PONG. */
   check?: boolean;
+}
+
+/** Runs curl to completion (killed after 15 s); never rejects, so failures show its output. */
+function curl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(CURL as string, args, { timeout: 15_000 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr });
+    });
+  });
 }
 
 const quiet = { error() {}, warn() {}, info() {}, debug() {} };
@@ -213,14 +222,14 @@ describe.skipIf(noCurl !== undefined)("curl --haproxy-protocol to serveTcp", () 
     );
     try {
       const port = server.address.port;
-      const r = await run(CURL as string, ["-sS", "--max-time", "10", "--haproxy-protocol", "--interface", CLIENT, `http://127.0.0.1:${port}/hello`], { timeout: 15_000 });
+      const r = await curl(["-sS", "--max-time", "10", "--haproxy-protocol", "--interface", CLIENT, `http://127.0.0.1:${port}/hello`]);
       expect(r.code, r.stderr).toBe(0);
       const body = JSON.parse(r.stdout) as { peer: SocketAddress; requestLine: string };
       expect(body.requestLine).toBe("GET /hello HTTP/1.1");
       expect(body.peer.address).toBe(CLIENT);
       expect(seen[0]?.proxy).toMatchObject({ version: 1, command: "PROXY", source: { address: CLIENT }, destination: { address: "127.0.0.1", port }, via: { address: CLIENT } });
       // The same curl without the header, from the trusted address: rejected, never answered.
-      const plain = await run(CURL as string, ["-sS", "--max-time", "10", "--interface", CLIENT, `http://127.0.0.1:${port}/hello`], { timeout: 15_000 });
+      const plain = await curl(["-sS", "--max-time", "10", "--interface", CLIENT, `http://127.0.0.1:${port}/hello`]);
       expect(plain.code).not.toBe(0);
       expect(seen).toHaveLength(1);
       expect(server.stats().protocolErrors).toBe(1);

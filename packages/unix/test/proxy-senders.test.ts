@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exchange, freePort, proxyDir, skipReason, startHaproxy, startNginx, trickyPayload, type Haproxy, type ProxyProcess } from "../../../scripts/test-support/proxies.ts";
+import { exchange, freePort, proxyDir, skipReason, startHaproxy, startNginx, trickyPayload, type Haproxy, type ProxyProcess } from "@tako/test-kit";
 import type { ProxyInfo } from "@tako/core";
 import { serveUnix, UnixPeerAddr, type Server } from "@tako/unix";
 
