@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { idleCheck, QuietGate } from "./cpustat.ts";
-import { CLIENTS, connRateGroups, echoGroups, framingGroups, httpGroup, udpGroups } from "./cases/definitions.ts";
+import { CLIENTS, connRateGroups, echoGroups, framingGroups, h2cGroup, httpGroup, udpGroups, wsGroup } from "./cases/definitions.ts";
 import { buildNative } from "./clients/native.ts";
 import { runMemory, runShutdown, type LifecycleContext } from "./cases/lifecycle.ts";
 import { runGroup, type Group, type GroupContext } from "./cases/throughput.ts";
@@ -121,7 +121,15 @@ function recordError(id: string, error: unknown): void {
 }
 
 try {
-  const groups: Group[] = [...echoGroups(settings, echoBinary), ...connRateGroups(settings, connRateBinary), ...udpGroups(settings, udpBinary), httpGroup(settings), ...framingGroups(settings)];
+  const groups: Group[] = [
+    ...echoGroups(settings, echoBinary),
+    ...connRateGroups(settings, connRateBinary),
+    ...udpGroups(settings, udpBinary),
+    httpGroup(settings),
+    h2cGroup(settings),
+    wsGroup(settings),
+    ...framingGroups(settings),
+  ];
   for (const group of groups) {
     const cases = group.cases.filter((c) => wanted(c.id));
     if (cases.length === 0) continue;

@@ -31,6 +31,8 @@ const EXPECTED_ROWS = [
   "http-json-p99",
   "http-text-autocannon",
   "http-json-autocannon",
+  "h2c-text",
+  "ws-echo",
   "shutdown-tcp",
   "shutdown-http",
   "memory-tcp",

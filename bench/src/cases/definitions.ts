@@ -7,6 +7,7 @@ import type { EchoResult } from "../clients/echo.ts";
 import type { FramingResult } from "../clients/framing.ts";
 import type { HttpResult } from "../clients/http.ts";
 import type { UdpResult } from "../clients/udp.ts";
+import type { H2cResult, WsEchoResult } from "../clients/upgrade.ts";
 import type { ChildHandle } from "../rpc.ts";
 import { TEXT, user } from "../servers/http.ts";
 import type { Target } from "../servers/types.ts";
@@ -24,6 +25,8 @@ export const CLIENTS = {
   http: "tako-bench HTTP client (raw net keep-alive HTTP/1.1, pre-built requests, Content-Length framing, 1 in flight per connection)",
   autocannon: "autocannon 9 (in-process, 1 in flight per connection)",
   framing: "tako-bench framing client (raw net, blocks of 4096 frames of 64 B closed by a marker the server answers with its count, 2 blocks in flight per connection, every count checked)",
+  h2c: "tako-bench h2c client (node:http2 sessions over the Unix socket, closed loop of concurrent streams per session)",
+  ws: "tako-bench WebSocket client (ws 8 over ws+unix:, 1 message in flight per connection)",
   server: "server-side clock (performance.now around shutdown(); process.memoryUsage after gc)",
 } as const;
 
@@ -213,4 +216,56 @@ export function framingGroups(s: Settings): Group[] {
     { family: "framing-lines", impls: ["tako", "readline", "split2"], cases: [framingCase("lines", s.reps, { readline: { min: 1.5 }, split2: { min: 1.0 } })] },
     { family: "framing-length-prefixed", impls: ["tako", "it-length-prefixed"], cases: [framingCase("length-prefixed", s.reps, { "it-length-prefixed": { min: 1.0 } })] },
   ];
+}
+
+/** h2c: `GET /` over HTTP/2 with prior knowledge, ours vs plain `node:http2` on the same kind of socket. */
+export function h2cGroup(s: Settings): Group {
+  const sessions = 4;
+  const streams = 16;
+  return {
+    family: "h2c",
+    impls: ["tako", "node"],
+    path: (impl: string) => socketPath(`h2c-${impl}`),
+    cases: [
+      {
+        id: "h2c-text",
+        name: `Unix h2c GET / (text), ${sessions} sessions x ${streams} streams`,
+        unit: "req/s",
+        source: CLIENTS.h2c,
+        reps: s.httpReps,
+        blocks: 3,
+        goals: { node: { min: 0.95 } },
+        async measure(client, target, warmupMs, durationMs) {
+          const r = await client.call<H2cResult>("h2c", { path: (target as { path: string }).path, url: "/", sessions, streams, warmupMs, durationMs });
+          if (r.errors > 0) throw new Error(`${r.errors} failed h2c responses`);
+          return { figure: r.requestsPerSec, detail: { clientCpu: r.clientCpu } };
+        },
+      },
+    ],
+  };
+}
+
+/** WebSocket echo messages/s: ours (`router.ws`) vs a plain `ws` server on `node:http`, both on a Unix socket. */
+export function wsGroup(s: Settings): Group {
+  const connections = 16;
+  return {
+    family: "ws",
+    impls: ["tako", "ws"],
+    path: (impl: string) => socketPath(`ws-${impl}`),
+    cases: [
+      {
+        id: "ws-echo",
+        name: `Unix WebSocket echo 64 B x ${connections} conns`,
+        unit: "msg/s",
+        source: CLIENTS.ws,
+        reps: s.reps,
+        blocks: 3,
+        goals: { ws: { min: 0.95 } },
+        async measure(client, target, warmupMs, durationMs) {
+          const r = await client.call<WsEchoResult>("wsEcho", { path: (target as { path: string }).path, url: "/echo", connections, size: 64, warmupMs, durationMs });
+          return { figure: r.messagesPerSec, detail: { clientCpu: r.clientCpu } };
+        },
+      },
+    ],
+  };
 }

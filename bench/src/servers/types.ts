@@ -19,14 +19,14 @@ export interface RunningServer {
 
 /** Which server to start: the family (protocol), the implementation, and its variant. */
 export interface ServerSpec {
-  readonly family: "tcp-echo" | "unix-echo" | "udp-echo" | "http" | "framing-lines" | "framing-length-prefixed";
-  readonly impl: "tako" | "tako-send" | "tako-proxy" | "node" | "fastify" | "hono" | "readline" | "split2" | "it-length-prefixed";
+  readonly family: "tcp-echo" | "unix-echo" | "udp-echo" | "http" | "h2c" | "ws" | "framing-lines" | "framing-length-prefixed";
+  readonly impl: "tako" | "tako-send" | "tako-proxy" | "node" | "fastify" | "hono" | "ws" | "readline" | "split2" | "it-length-prefixed";
   /**
    * `"throughput"` (default): the handler written the obvious way, identical in both servers.
    * `"graceful"`: a handler that ends its connection when shutdown starts (for the shutdown case);
    * the plain server then tracks its sockets to end them on close, as a graceful plain server must.
    */
   readonly variant?: "throughput" | "graceful";
-  /** Unix socket path (unix-echo, http). */
+  /** Unix socket path (unix-echo, http, h2c, ws). */
   readonly path?: string;
 }
