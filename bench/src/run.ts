@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { idleCheck, QuietGate } from "./cpustat.ts";
-import { CLIENTS, connRateGroups, echoGroups, framingGroups, h2cGroup, httpGroup, udpGroups, wsGroup } from "./cases/definitions.ts";
+import { CLIENTS, connRateGroups, credentialsGroup, echoGroups, framingGroups, h2cGroup, httpGroup, udpGroups, wsGroup } from "./cases/definitions.ts";
 import { buildNative } from "./clients/native.ts";
 import { runMemory, runShutdown, type LifecycleContext } from "./cases/lifecycle.ts";
 import { runGroup, type Group, type GroupContext } from "./cases/throughput.ts";
@@ -32,12 +32,13 @@ const PACKAGE_OF: Array<[string, string]> = [
   ["shutdown-tcp", "@tako/tcp"],
   ["memory-tcp", "@tako/tcp"],
   ["unix-", "@tako/unix"],
+  ["conn-rate-unix", "@tako/unix"],
   ["udp-", "@tako/udp"],
   ["http-", "@tako/unix-http"],
   ["shutdown-http", "@tako/unix-http"],
   ["framing-", "@tako/framing"],
 ];
-const ALL_IDS = ["tcp-echo", "conn-rate-tcp", "conn-rate-tcp-proxy-v2", "unix-echo", "udp-echo", "http-text", "http-json", "shutdown-tcp", "shutdown-http", "memory-tcp", "framing-lines", "framing-length-prefixed"];
+const ALL_IDS = ["tcp-echo", "conn-rate-tcp", "conn-rate-tcp-proxy-v2", "unix-echo", "conn-rate-unix-credentials", "udp-echo", "http-text", "http-json", "shutdown-tcp", "shutdown-http", "memory-tcp", "framing-lines", "framing-length-prefixed"];
 const needed = new Set(PACKAGE_OF.filter(([prefix]) => ALL_IDS.some((id) => id.startsWith(prefix) && (settings.only.length === 0 || settings.only.some((o) => id.includes(o) || o.startsWith(id))))).map(([, pkg]) => pkg));
 for (const pkg of needed) {
   try {
@@ -124,6 +125,7 @@ try {
   const groups: Group[] = [
     ...echoGroups(settings, echoBinary),
     ...connRateGroups(settings, connRateBinary),
+    credentialsGroup(settings),
     ...udpGroups(settings, udpBinary),
     httpGroup(settings),
     h2cGroup(settings),

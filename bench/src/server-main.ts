@@ -37,6 +37,9 @@ async function start(s: ServerSpec): Promise<RunningServer> {
       return startTakoEcho(s);
     case "tcp-echo/tako-proxy":
       return startTakoEcho(s, { proxy: true });
+    case "unix-echo/tako-credentials":
+      // Credentials must really be read: "required" fails the case when the backend cannot load.
+      return startTakoEcho({ ...s, peerCredentials: "required" });
     case "udp-echo/node":
       return startNodeUdp();
     case "udp-echo/tako":

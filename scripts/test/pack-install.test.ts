@@ -86,7 +86,7 @@ const reply = await new Promise<string>((resolve, reject) => {
 const report = await server.shutdown();
 const socketFileLeft = existsSync(path);
 rmSync(dir, { recursive: true, force: true });
-console.log(JSON.stringify({ address: server.address === path, reply, report, socketFileLeft }));
+console.log(JSON.stringify({ address: server.address === path, reply, report, socketFileLeft, me: { path: null, pid: process.pid, uid: process.getuid?.() ?? null, gid: process.getgid?.() ?? null } }));
 `,
   "@tako/unix-http": `import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { get } from "node:http";
@@ -99,6 +99,7 @@ const path = join(dir, "h.sock");
 const router = new Router();
 router.get("/", () => "hello from unix");
 router.get("/peer", (_req, ctx) => ctx.extensions.get(UnixPeerAddr));
+router.ws("/ws", (ws) => ws.send("hello over ws"));
 const server = await serveUnixHttp(path, router);
 const fetchPath = (url: string) =>
   new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
@@ -111,10 +112,20 @@ const fetchPath = (url: string) =>
   });
 const root = await fetchPath("/");
 const peer = await fetchPath("/peer");
+// The ws package comes along as a dependency and is loaded on the first upgrade.
+const { default: WebSocket } = await import("ws");
+const ws = await new Promise<string>((resolve, reject) => {
+  const client = new WebSocket(\`ws+unix:\${path}:/ws\`);
+  client.once("message", (data) => {
+    resolve(String(data));
+    client.close();
+  });
+  client.once("error", reject);
+});
 const report = await server.shutdown();
 const socketFileLeft = existsSync(path);
 rmSync(dir, { recursive: true, force: true });
-console.log(JSON.stringify({ root, peer, report, socketFileLeft }));
+console.log(JSON.stringify({ root, peer, ws, report, socketFileLeft, me: { path: null, pid: process.pid, uid: process.getuid?.() ?? null, gid: process.getgid?.() ?? null } }));
 `,
   "@tako/framing": `import { once } from "node:events";
 import { connect, createServer, type Socket } from "node:net";
@@ -336,6 +347,8 @@ describe.each(LISTENERS.map((name) => [name] as const))("%s installed alone with
     // The @tako packages came from the tarballs, not from a registry.
     const lock = readJson<{ packages: Record<string, { resolved?: string }> }>(join(project, "package-lock.json"));
     for (const dep of tako) expect(lock.packages[`node_modules/${dep}`]?.resolved, dep).toMatch(/^file:/);
+    // @tako/unix's optional peer-credentials backend is installed with it, at the pinned version.
+    if (tako.includes("@tako/unix")) expect(installed).toContain("koffi@3.3.4");
   });
 
   it("runs a script that starts the listener, exchanges data and shuts down", async () => {
@@ -353,13 +366,17 @@ describe.each(LISTENERS.map((name) => [name] as const))("%s installed alone with
     } else if (name === "@tako/udp") {
       expect(out).toMatchObject({ reply: "hello over udp", report: cleanReport, stats: { handlerErrors: 0, active: 0 } });
     } else if (name === "@tako/unix") {
-      expect(out).toMatchObject({ address: true, reply: `{"peer":{"path":null},"isUnixPeerAddr":true}\nhello over unix\n`, report: cleanReport, socketFileLeft: false });
+      // The optional koffi came along, so the peer is this smoke script's own process, as the kernel saw it.
+      const me = JSON.stringify(out.me);
+      expect(me).toMatch(/^\{"path":null,"pid":\d+,"uid":\d+,"gid":\d+\}$/);
+      expect(out).toMatchObject({ address: true, reply: `{"peer":${me},"isUnixPeerAddr":true}\nhello over unix\n`, report: cleanReport, socketFileLeft: false });
     } else if (name === "@tako/framing") {
       expect(out).toEqual({ header: "HELLO framing", frames: ["one", "two"], strings: ["ok"], error: "ERR_TAKO_FRAME_TOO_LARGE", tooLarge: true, protocol: true });
     } else {
       expect(out).toMatchObject({
         root: { status: 200, type: expect.stringMatching(/^text\/plain/), body: "hello from unix" },
-        peer: { status: 200, type: expect.stringMatching(/^application\/json/), body: `{"path":null}` },
+        peer: { status: 200, type: expect.stringMatching(/^application\/json/), body: JSON.stringify(out.me) },
+        ws: "hello over ws",
         report: cleanReport,
         socketFileLeft: false,
       });

@@ -18,8 +18,8 @@ import type { Group, ThroughputCase } from "./throughput.ts";
 export const CLIENTS = {
   echo: "tako-bench echo client (raw net, onread, 1 message in flight per connection)",
   echoNative: "tako-bench native echo client (C, bench/native/echo-client.c: epoll, 1 message in flight per connection)",
-  connRate: "tako-bench connection-rate client (raw net: connect, one 64 B exchange, close; 32 connections in flight)",
-  connRateNative: "tako-bench native connection-rate client (C, bench/native/conn-rate-client.c: epoll, non-blocking connect, one 64 B exchange, close; 32 in flight)",
+  connRate: "tako-bench connection-rate client (raw net: connect, one echo exchange, close; the case names the size and how many at once)",
+  connRateNative: "tako-bench native connection-rate client (C, bench/native/conn-rate-client.c: epoll, non-blocking connect, one echo exchange, close)",
   udp: "tako-bench UDP client (connected dgram sockets, bounded window)",
   udpNative: "tako-bench native UDP client (C, bench/native/udp-echo-client.c: connected sockets, recvmmsg/sendmmsg, bounded window)",
   http: "tako-bench HTTP client (raw net keep-alive HTTP/1.1, pre-built requests, Content-Length framing, 1 in flight per connection)",
@@ -63,21 +63,33 @@ export function echoGroups(s: Settings, binary: string | undefined): Group[] {
   }));
 }
 
-/** Connections in flight (connecting, exchanging or closing) in the connection-rate cases. */
-const CONN_RATE_INFLIGHT = 32;
+/** Options of a connection-rate case. */
+interface ConnRateOptions {
+  /** Connections at once (default 16). */
+  readonly concurrency?: number;
+  /** Bytes echoed per connection (default 1). */
+  readonly size?: number;
+  /** The native load client (TCP cases), if built. */
+  readonly binary?: string | undefined;
+}
 
-function connRateCase(proxy: boolean, reps: number, binary: string | undefined): ThroughputCase {
+/**
+ * A connection-rate case: connections per second (connect, one echo exchange, close),
+ * `concurrency` at once, with the shared connection-rate client. Fails when a connection fails.
+ */
+export function connRateCase(id: string, name: string, reps: number, goals: ThroughputCase["goals"], options: ConnRateOptions = {}): ThroughputCase {
+  const { concurrency = 16, size = 1, binary } = options;
   return {
-    id: proxy ? "conn-rate-tcp-proxy-v2" : "conn-rate-tcp",
-    name: `TCP connection rate: connect, 64 B exchange, close x ${CONN_RATE_INFLIGHT} in flight${proxy ? ", PROXY v2 header on each (proxyProtocol: true)" : ""}`,
+    id,
+    name,
     unit: "conn/s",
     source: binary === undefined ? CLIENTS.connRate : CLIENTS.connRateNative,
     reps,
     blocks: 3,
-    // Ours vs plain net; with PROXY: ours with the header vs ours without (the header's cost).
-    goals: proxy ? { tako: { min: 0.95 } } : { node: { min: 0.95 } },
+    goals,
     async measure(client, target, warmupMs, durationMs) {
-      const r = await client.call<ConnRateResult>("connRate", { target, inflight: CONN_RATE_INFLIGHT, size: 64, warmupMs, durationMs, binary });
+      const r = await client.call<ConnRateResult>("connRate", { target, concurrency, size, warmupMs, durationMs, binary });
+      if (r.errors > 0) throw new Error(`${r.errors} failed connections (first: ${r.firstError})`);
       return { figure: r.connectionsPerSec, detail: { clientCpu: r.clientCpu } };
     },
   };
@@ -89,10 +101,43 @@ function connRateCase(proxy: boolean, reps: number, binary: string | undefined):
  * the client sends a pre-built 28-byte header in the same write as the request.
  */
 export function connRateGroups(s: Settings, binary: string | undefined): Group[] {
+  const options = { concurrency: 32, size: 64, binary };
   return [
-    { family: "tcp-echo", impls: ["tako", "node"], cases: [connRateCase(false, s.reps, binary)] },
-    { family: "tcp-echo", impls: ["tako-proxy", "tako"], cases: [connRateCase(true, s.reps, binary)] },
+    {
+      family: "tcp-echo",
+      impls: ["tako", "node"],
+      cases: [connRateCase("conn-rate-tcp", "TCP connection rate: connect, 64 B exchange, close x 32 in flight", s.reps, { node: { min: 0.95 } }, options)],
+    },
+    {
+      family: "tcp-echo",
+      impls: ["tako-proxy", "tako"],
+      cases: [
+        connRateCase(
+          "conn-rate-tcp-proxy-v2",
+          "TCP connection rate: connect, 64 B exchange, close x 32 in flight, PROXY v2 header on each (proxyProtocol: true)",
+          s.reps,
+          // Ours with the header vs ours without: the header's cost alone.
+          { tako: { min: 0.95 } },
+          options,
+        ),
+      ],
+    },
   ];
+}
+
+/**
+ * What reading peer credentials at accept costs: Unix connections per second with
+ * `peerCredentials: "required"` (getsockopt(SO_PEERCRED) + getpeername through koffi on every
+ * accept) against the same listener with `"off"`.
+ */
+export function credentialsGroup(s: Settings): Group {
+  return {
+    family: "unix-echo",
+    impls: ["tako-credentials", "tako"],
+    cases: [connRateCase("conn-rate-unix-credentials", "Unix connections/s with peer credentials read at accept (connect, 1-byte echo, close) x 16", s.reps, { tako: { min: 0.9 } })],
+    path: (impl: string) => socketPath(`cred-${impl}`),
+    spec: (impl: string) => (impl === "tako" ? { peerCredentials: "off" } : {}),
+  };
 }
 
 function udpCase(size: number, reps: number, window: number, binary: string | undefined, send = false): ThroughputCase {

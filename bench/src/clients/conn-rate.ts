@@ -1,35 +1,48 @@
 /**
- * The connection-rate load client (TCP): `inflight` slots, each running connect, one exchange
- * (`size` bytes out, preceded in the same write by a pre-built PROXY v2 header when the target
- * asks for one; the `size` bytes echoed back), close, and again. A connection counts when its
- * echo is complete. With `binary` the native client (bench/native/conn-rate-client.c) runs the
- * same protocol at a fraction of the CPU.
+ * The connection-rate load client (TCP or Unix): `concurrency` loops, each opening a connection,
+ * sending `size` bytes (default 1; preceded in the same write by a pre-built PROXY v2 header when
+ * the target requires one), waiting for the server's echo of them (so the server really accepted
+ * the connection and ran its handler), and closing; then the next. A connection counts when its
+ * echo has come back inside the measured window. The same client serves every `conn-rate-*` case
+ * (`conn-rate-tcp`, `conn-rate-tcp-proxy-v2`, `conn-rate-unix-credentials`): what differs is the
+ * target and the server. With `binary` (TCP only) the native client
+ * (bench/native/conn-rate-client.c) runs the same protocol at a fraction of the CPU.
+ * Over TCP each closed connection leaves a TIME_WAIT entry on the client's side, so keep TCP
+ * runs short (the ephemeral port range is ~28 000 wide on Linux; loopback reuses them with
+ * tcp_tw_reuse = 2, the default).
  */
 import * as net from "node:net";
 import type { Target } from "../servers/types.ts";
+import { connectOptions, sleep, Window, type RunWindow } from "./common.ts";
 import { runNative } from "./native.ts";
-import { sleep, Window, type RunWindow } from "./common.ts";
 
 /** Arguments of the `connRate` command. */
 export interface ConnRateArgs {
   readonly target: Target;
-  readonly inflight: number;
-  readonly size: number;
+  /** Connections being opened/used/closed at once (default 16). */
+  readonly concurrency?: number;
+  /** Bytes sent and echoed back on each connection (default 1). */
+  readonly size?: number;
   readonly warmupMs: number;
   readonly durationMs: number;
-  /** The native client to run instead of the Node one. */
+  /** The native client to run instead of the Node one (TCP targets). */
   readonly binary?: string | undefined;
 }
 
 /** What the `connRate` command reports. */
 export interface ConnRateResult extends RunWindow {
+  /** Connections completed (connect, echo, close) in the measured window. */
   readonly connections: number;
   readonly connectionsPerSec: number;
+  /** Connections that failed (refused, reset before the echo, ...) over the whole run. */
+  readonly errors: number;
+  /** The first failure's message, if any. */
+  readonly firstError: string | null;
 }
 
 /**
- * The PROXY v2 header every connection sends to a target that wants one: PROXY, TCP over IPv4,
- * 127.0.0.7:40000 -> the target's address and port (28 bytes), built here by hand from the
+ * The PROXY v2 header every connection sends to a target that requires one: PROXY, TCP over
+ * IPv4, 127.0.0.7:40000 -> the target's address and port (28 bytes), built here by hand from the
  * spec so the bench does not depend on the encoder it measures.
  */
 export function proxyV2Header(target: { readonly host: string; readonly port: number }): Buffer {
@@ -43,62 +56,80 @@ export function proxyV2Header(target: { readonly host: string; readonly port: nu
   return Buffer.concat([signature, head, addresses]);
 }
 
-/** Runs the connection-rate load against a TCP target and reports connections/s over the window. */
-export function runConnRate(args: ConnRateArgs): Promise<ConnRateResult> {
-  if ("path" in args.target) throw new Error("connRate needs a TCP target");
-  const header = args.target.proxy === 2 ? proxyV2Header(args.target) : Buffer.alloc(0);
-  return args.binary === undefined ? runNodeConnRate(args, args.target, header) : runNativeConnRate(args, args.target, header, args.binary);
-}
-
-async function runNativeConnRate(args: ConnRateArgs, target: { host: string; port: number }, header: Buffer, binary: string): Promise<ConnRateResult> {
-  const argv = [target.host, String(target.port), ...[args.inflight, args.size, args.warmupMs, args.durationMs].map(String), ...(header.length > 0 ? [header.toString("hex")] : [])];
-  const r = await runNative<{ ms: number; cpuMs: number; connections: number }>(binary, argv, args.warmupMs + args.durationMs + 30_000);
-  return { ms: r.ms, clientCpu: r.cpuMs / r.ms, connections: r.connections, connectionsPerSec: (r.connections / r.ms) * 1000 };
-}
-
-async function runNodeConnRate(args: ConnRateArgs, target: { host: string; port: number }, header: Buffer): Promise<ConnRateResult> {
-  const request = Buffer.concat([header, Buffer.alloc(args.size, 0x61)]);
-  const size = args.size;
-  let done = 0;
-  let running = true;
-  let failure: Error | undefined;
-  const readBuffer = Buffer.allocUnsafe(65536);
-  const slot = (): void => {
+/** One connect, `request` out, `size` bytes echoed back, close. Resolves true when the echo came back, false on a failure. */
+function oneConnection(options: net.NetConnectOpts, request: Buffer, size: number, onError: (error: Error) => void): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(options);
+    let settled = false;
     let got = 0;
-    const socket: net.Socket = net.connect({
-      host: target.host,
-      port: target.port,
-      noDelay: true,
-      onread: {
-        buffer: readBuffer,
-        callback(nread: number): boolean {
-          got += nread;
-          if (got >= size) {
-            done++;
-            socket.destroy();
-            if (running) slot();
-          }
-          return true;
-        },
-      },
-    });
+    const finish = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      resolve(ok);
+    };
     socket.once("connect", () => socket.write(request));
+    socket.on("data", (chunk: Buffer) => {
+      got += chunk.length;
+      if (got >= size) finish(true);
+    });
     socket.once("error", (error) => {
-      failure ??= error;
+      onError(error);
+      finish(false);
     });
-    socket.once("end", () => {
-      if (got < size) failure ??= new Error(`the server closed a connection after ${got} of ${size} bytes`);
+    socket.once("close", () => {
+      if (!settled) onError(new Error(`the server closed a connection after ${got} of ${size} bytes`));
+      finish(false);
     });
+  });
+}
+
+/** Runs the connection-rate load against a target and reports connections/s over the measured window. */
+export async function runConnRate(args: ConnRateArgs): Promise<ConnRateResult> {
+  const size = args.size ?? 1;
+  const concurrency = args.concurrency ?? 16;
+  const header = "host" in args.target && args.target.proxy === 2 ? proxyV2Header(args.target) : Buffer.alloc(0);
+  if (args.binary !== undefined && "host" in args.target) return runNativeConnRate(args, args.target, concurrency, size, header, args.binary);
+  const options = connectOptions(args.target);
+  const request = Buffer.concat([header, Buffer.alloc(size, 0x61)]);
+  let counting = false;
+  let running = true;
+  let completed = 0;
+  let errors = 0;
+  let firstError: string | null = null;
+  const onError = (error: Error) => {
+    errors++;
+    firstError ??= error.message;
   };
-  for (let i = 0; i < args.inflight; i++) slot();
+  const loop = async () => {
+    while (running) {
+      const ok = await oneConnection(options, request, size, onError);
+      if (ok && counting) completed++;
+    }
+  };
+  const loops = Array.from({ length: concurrency }, loop);
   await sleep(args.warmupMs);
   const clock = new Window();
-  const d0 = done;
+  counting = true;
   clock.start();
   await sleep(args.durationMs);
-  const counted = done - d0;
+  counting = false;
   const w = clock.stop();
   running = false;
-  if (failure !== undefined) throw failure;
-  return { ...w, connections: counted, connectionsPerSec: (counted / w.ms) * 1000 };
+  await Promise.all(loops);
+  return { ...w, connections: completed, connectionsPerSec: (completed / w.ms) * 1000, errors, firstError };
+}
+
+async function runNativeConnRate(
+  args: ConnRateArgs,
+  target: { readonly host: string; readonly port: number },
+  concurrency: number,
+  size: number,
+  header: Buffer,
+  binary: string,
+): Promise<ConnRateResult> {
+  const argv = [target.host, String(target.port), ...[concurrency, size, args.warmupMs, args.durationMs].map(String), ...(header.length > 0 ? [header.toString("hex")] : [])];
+  // The native client exits non-zero (and this rejects) on any failed connect, reset or early close.
+  const r = await runNative<{ ms: number; cpuMs: number; connections: number }>(binary, argv, args.warmupMs + args.durationMs + 30_000);
+  return { ms: r.ms, clientCpu: r.cpuMs / r.ms, connections: r.connections, connectionsPerSec: (r.connections / r.ms) * 1000, errors: 0, firstError: null };
 }

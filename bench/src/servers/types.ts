@@ -20,7 +20,7 @@ export interface RunningServer {
 /** Which server to start: the family (protocol), the implementation, and its variant. */
 export interface ServerSpec {
   readonly family: "tcp-echo" | "unix-echo" | "udp-echo" | "http" | "h2c" | "ws" | "framing-lines" | "framing-length-prefixed";
-  readonly impl: "tako" | "tako-send" | "tako-proxy" | "node" | "fastify" | "hono" | "ws" | "readline" | "split2" | "it-length-prefixed";
+  readonly impl: "tako" | "tako-send" | "tako-proxy" | "tako-credentials" | "node" | "fastify" | "hono" | "ws" | "readline" | "split2" | "it-length-prefixed";
   /**
    * `"throughput"` (default): the handler written the obvious way, identical in both servers.
    * `"graceful"`: a handler that ends its connection when shutdown starts (for the shutdown case);
@@ -29,4 +29,6 @@ export interface ServerSpec {
   readonly variant?: "throughput" | "graceful";
   /** Unix socket path (unix-echo, http, h2c, ws). */
   readonly path?: string;
+  /** Ours on a Unix socket: the listener's `peerCredentials` (default: the listener's, `"auto"`). */
+  readonly peerCredentials?: "auto" | "required" | "off";
 }

@@ -8,6 +8,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const example = join(here, "..");
@@ -46,7 +47,7 @@ interface Running {
 
 /** Starts the example; resolves once it printed its one "listening" line. */
 async function start(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TICK_MS: "100" } });
   const exit = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -93,7 +94,9 @@ describe("examples/unix-socket", () => {
     const server = await start([path]);
     expect(server.lines[0]).toBe(`unix-socket listening on ${path}`);
     expect(await get(path, "/")).toEqual({ status: 200, type: "text/plain; charset=utf-8", body: "hello from unix" });
-    expect(await get(path, "/peer")).toEqual({ status: 200, type: "application/json", body: '{"path":null}' });
+    // This test process is the client: the kernel's record of it, not a made-up value.
+    const mine = JSON.stringify({ path: null, pid: process.pid, uid: process.getuid?.() ?? null, gid: process.getgid?.() ?? null });
+    expect(await get(path, "/peer")).toEqual({ status: 200, type: "application/json", body: mine });
     expect((await get(path, "/missing")).status).toBe(404);
     expect(existsSync(path)).toBe(true);
     server.child.kill("SIGTERM");
@@ -109,11 +112,45 @@ describe("examples/unix-socket", () => {
     const server = await start([path]);
     const run = promisify(execFile);
     expect((await run(curl as string, ["-sS", "--unix-socket", path, "http://localhost/"])).stdout).toBe("hello from unix");
-    expect((await run(curl as string, ["-sS", "--unix-socket", path, "http://localhost/peer"])).stdout).toBe('{"path":null}');
+    const peer = execFile(curl as string, ["-sS", "--unix-socket", path, "http://localhost/peer"]);
+    let body = "";
+    peer.stdout?.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+    await once(peer, "exit");
+    expect(JSON.parse(body)).toStrictEqual({ path: null, pid: peer.pid, uid: process.getuid?.() ?? null, gid: process.getgid?.() ?? null });
     server.child.kill("SIGINT");
     const [code] = await server.exit;
     expect(code).toBe(0);
     expect(existsSync(path)).toBe(false);
+  });
+
+  it("GET /events is a WebSocket: ticks, echoes, and is closed with 1001 when the server drains", async () => {
+    const path = join(dir, "events.sock");
+    const server = await start([path]);
+    const ws = new WebSocket(`ws+unix:${path}:/events`);
+    const messages: string[] = [];
+    ws.on("message", (data) => messages.push(String(data)));
+    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+    await once(ws, "open");
+    await expect.poll(() => messages.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(JSON.parse(messages[0] as string)).toEqual({ tick: 1 });
+    ws.send("echo me");
+    await expect.poll(() => messages, { timeout: 10_000 }).toContain("echo me");
+    expect((await get(path, "/events")).status).toBe(426); // a plain GET is told to upgrade
+    server.child.kill("SIGTERM");
+    expect(await closed).toBe(1001);
+    const [code] = await server.exit;
+    expect(code).toBe(0);
+    expect(JSON.parse(server.lines[1] as string)).toMatchObject({ drained: 1, forced: 0 });
+  });
+
+  it.skipIf(!curl)("serves HTTP/2 with prior knowledge on the same socket", async () => {
+    const path = join(dir, "h2.sock");
+    const server = await start([path]);
+    const run = promisify(execFile);
+    const h2 = await run(curl as string, ["-sS", "--http2-prior-knowledge", "--unix-socket", path, "-w", " %{http_version}", "http://localhost/"]);
+    expect(h2.stdout).toBe("hello from unix 2");
+    server.child.kill("SIGTERM");
+    expect((await server.exit)[0]).toBe(0);
   });
 
   it("replaces a stale socket file, refuses a regular file, and serves an abstract socket", async () => {

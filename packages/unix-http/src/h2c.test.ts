@@ -73,7 +73,7 @@ describe("h2c with prior knowledge", () => {
     const session = connect(server);
     expect(await h2request(session, "/")).toMatchObject({ status: 200, body: "hello from unix", headers: { "content-type": "text/plain; charset=utf-8", "content-length": "15" } });
     expect(JSON.parse((await h2request(session, "/users/a%20b")).body)).toEqual({ id: "a b" });
-    expect(JSON.parse((await h2request(session, "/peer")).body)).toEqual({ path: null });
+    expect(JSON.parse((await h2request(session, "/peer")).body)).toEqual({ path: null, pid: process.pid, uid: process.getuid?.(), gid: process.getgid?.() });
     expect((await h2request(session, "/url?x=1")).body).toBe("http://tako.local/url?x=1");
     const echo = await h2request(session, "/echo", { method: "POST", headers: { "content-type": "text/plain" }, body: "over h2" });
     expect(JSON.parse(echo.body)).toEqual({ got: "over h2", type: "text/plain" });

@@ -3,7 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { ProtocolError, type Logger, type ServerConfig, type ShutdownSignal } from "@tako/core";
 import { channels, Drain, onShutdownSignal, reportHandlerError, reportProtocolError, ServerHandle, type Counters } from "@tako/core/listener";
-import { bindUnixSocket, type BindUnixSocketOptions, type UnixPeerAddr, type UnixSocketBinding } from "@tako/unix";
+import { bindUnixSocket, unixPeerOf, type BindUnixSocketOptions, type PeerCredentialsMode, type UnixPeerAddr, type UnixSocketBinding } from "@tako/unix";
 import type { WebSocket } from "ws";
 import { peerOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
@@ -19,6 +19,8 @@ export interface ListenerInit {
   readonly config: Readonly<ServerConfig>;
   readonly address: string;
   readonly logger: Logger | undefined;
+  /** How each connection's peer credentials are read at accept. */
+  readonly credentials: PeerCredentialsMode;
   readonly http1: boolean;
   readonly h2c: boolean;
   /** The PROXY header reader (when `proxyProtocol` is set). */
@@ -49,6 +51,7 @@ export class UnixHttpListener implements ExchangeHost, UpgradeHost {
   readonly webSockets = new Set<WebSocket>();
   readonly handshakeHeaders = new WeakMap<object, Headers>();
   readonly #config: Readonly<ServerConfig>;
+  readonly #credentials: PeerCredentialsMode;
   /** HTTP/1.1 responses of the requests tracked by the drain (deleted when each closes). */
   readonly #inFlight = new Set<ServerResponse>();
   readonly #net: NetServer;
@@ -63,6 +66,7 @@ export class UnixHttpListener implements ExchangeHost, UpgradeHost {
     const { router, config, logger } = init;
     this.router = router;
     this.#config = config;
+    this.#credentials = init.credentials;
     this.logger = logger;
     this.limit = config.maxBodySize;
     this.keepAlive = config.keepAlive;
@@ -212,6 +216,16 @@ export class UnixHttpListener implements ExchangeHost, UpgradeHost {
   }
 
   readonly #onConnection = (socket: Socket): void => {
+    // The peer is read here, once, and cached on the socket (ctx.peer and peerOf find it there).
+    try {
+      unixPeerOf(socket, this.#credentials);
+    } catch (error) {
+      // "required" and the kernel gave no credentials: never serve this connection.
+      this.handle.counters.rejected++;
+      this.logger?.debug({ err: error, kind: "unix-http" }, "connection refused before its first request");
+      socket.destroy();
+      return;
+    }
     if (channels.connection.hasSubscribers) channels.connection.publish({ kind: "unix-http", server: this.handle, peer: peerOf(socket) });
     if (channels.connectionClosed.hasSubscribers) {
       socket.once("close", () => channels.connectionClosed.publish({ kind: "unix-http", server: this.handle, peer: peerOf(socket) }));

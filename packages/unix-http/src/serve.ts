@@ -10,7 +10,7 @@ import {
   type UnixProxyProtocolOption,
 } from "@tako/core";
 import { checkBaseServeOptions, checkKnownKeys, checkOptionsObject, readProxyHeader, resolveProxyProtocolOption } from "@tako/core/listener";
-import { validateUnixSocketOptions, type BindUnixSocketOptions } from "@tako/unix";
+import { resolvePeerCredentials, validateUnixSocketOptions, type BindUnixSocketOptions, type PeerCredentialsMode } from "@tako/unix";
 import { UnixHttpListener } from "./listener.ts";
 import { rememberProxyInfo } from "./proxy-info.ts";
 import { Router } from "./router.ts";
@@ -28,7 +28,8 @@ export type UnixHttpProtocol = "http1" | "h2c";
 
 /**
  * Options of {@link serveUnixHttp}: every {@link ServerConfig} field (all optional, defaults as in
- * `DEFAULT_SERVER_CONFIG`), plus the shutdown signal, a logger and the socket file's mode.
+ * `DEFAULT_SERVER_CONFIG`), plus the shutdown signal, a logger, the socket file's mode and how
+ * peer credentials are read.
  *
  * @example
  * ```ts
@@ -44,6 +45,13 @@ export interface ServeUnixHttpOptions extends Partial<ServerConfig> {
   readonly mode?: number | undefined;
   /** The listen backlog. Default: Node's (511). */
   readonly backlog?: number | undefined;
+  /**
+   * Whether each connection's peer `pid`/`uid`/`gid` and bound name are read at accept (`ctx.peer`):
+   * `"auto"` (default) where the koffi backend loads, else `null`s; `"required"`: startup fails
+   * with `UnsupportedError` without a backend, and a connection whose credentials cannot be read
+   * is closed (counted in `rejected`); `"off"`: never.
+   */
+  readonly peerCredentials?: PeerCredentialsMode | undefined;
   /**
    * The protocols served on the socket. Default `["http1"]`. `["http1", "h2c"]` serves HTTP/2
    * with prior knowledge beside HTTP/1.1 (told apart by the HTTP/2 preface); `["h2c"]` only HTTP/2.
@@ -68,7 +76,7 @@ const CONFIG_KEYS = Object.keys(DEFAULT_SERVER_CONFIG);
  * SERVE_UNIX_HTTP_OPTION_KEYS.includes("maxBodySize"); // true
  * ```
  */
-export const SERVE_UNIX_HTTP_OPTION_KEYS: readonly string[] = Object.freeze([...CONFIG_KEYS, "signal", "logger", "mode", "backlog", "protocols", "proxyProtocol"]);
+export const SERVE_UNIX_HTTP_OPTION_KEYS: readonly string[] = Object.freeze([...CONFIG_KEYS, "signal", "logger", "mode", "backlog", "peerCredentials", "protocols", "proxyProtocol"]);
 
 /**
  * Serves `router` over HTTP/1.1 (and, with `protocols`, HTTP/2 cleartext) on the Unix socket
@@ -90,18 +98,20 @@ export async function serveUnixHttp(path: string, router: Router, options: Serve
   if (!(router instanceof Router)) throw new InvalidConfigError("router", "serveUnixHttp needs a Router (new Router())");
   checkOptionsObject("serveUnixHttp options", options);
   checkKnownKeys("serveUnixHttp options", options, SERVE_UNIX_HTTP_OPTION_KEYS);
-  const { signal, logger, mode, backlog, protocols, proxyProtocol, ...rest } = options;
+  const { signal, logger, mode, backlog, peerCredentials, protocols, proxyProtocol, ...rest } = options;
   const config = validateServerConfig(definedOnly(rest) as Partial<ServerConfig>);
   checkBaseServeOptions({ signal, logger });
   const served = checkProtocols(protocols);
   const policy = resolveProxyProtocolOption(proxyProtocol, { allowTrusted: false, field: "proxyProtocol" });
   const bindOptions = definedOnly({ mode, backlog }) as BindUnixSocketOptions;
   const target = validateUnixSocketOptions(path, bindOptions);
+  const credentials = resolvePeerCredentials(peerCredentials, "serveUnixHttp options.peerCredentials");
   const listener = new UnixHttpListener({
     router,
     config,
     address: target.address,
     logger,
+    credentials,
     http1: served.has("http1"),
     h2c: served.has("h2c"),
     prelude:

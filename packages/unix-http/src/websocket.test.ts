@@ -5,7 +5,7 @@
 import { once } from "node:events";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { HttpError, InvalidRouteError, Router, serveUnixHttp, UnixPeerAddr, type Server } from "@tako/unix-http";
+import { HttpError, InvalidRouteError, requirePeer, Router, serveUnixHttp, UnixPeerAddr, type Server } from "@tako/unix-http";
 import { rawConnect, request, socketDir, until, type RawConnection } from "./test-support.ts";
 
 const dir = socketDir();
@@ -85,7 +85,7 @@ describe("router.ws", () => {
   it("echoes over ws+unix: with params, the peer and the request", async () => {
     const server = await serve(echoRouter());
     const ws = await open(server, "/echo/lobby");
-    expect(JSON.parse(await nextMessage(ws))).toEqual({ room: "lobby", peer: { path: null }, samePeer: true, url: "http://localhost/echo/lobby" });
+    expect(JSON.parse(await nextMessage(ws))).toEqual({ room: "lobby", peer: { path: null, pid: process.pid, uid: process.getuid?.(), gid: process.getgid?.() }, samePeer: true, url: "http://localhost/echo/lobby" });
     ws.send("ping");
     expect(await nextMessage(ws)).toBe("ping");
     // The same socket path still serves plain HTTP.
@@ -123,6 +123,16 @@ describe("router.ws", () => {
     await expect(open(server, "/admin")).rejects.toMatchObject({ status: 403 });
     const ws = await open(server, "/admin", { "x-admin": "yes" });
     expect(await nextMessage(ws)).toBe("welcome");
+  });
+
+  it("requirePeer guards an upgrade: another uid gets 403, the right one the WebSocket", async () => {
+    const router = new Router();
+    const uid = process.getuid?.() ?? 0;
+    router.ws("/mine", (ws) => ws.send("yours")).use(requirePeer({ uid }));
+    router.ws("/theirs", (ws) => ws.send("never")).use(requirePeer({ uid: uid + 4242 }));
+    const server = await serve(router);
+    expect(await nextMessage(await open(server, "/mine"))).toBe("yours");
+    await expect(open(server, "/theirs")).rejects.toMatchObject({ status: 403 });
   });
 
   it("an upgrade to an unknown path is 404, another method 405 with Allow, and the socket is closed either way", async () => {
@@ -206,6 +216,28 @@ describe("router.ws", () => {
     expect(code).toBe(1011);
     expect(server.stats().handlerErrors).toBe(1);
     expect(errors).toHaveLength(1);
+  });
+
+  it("a client that half-closes an upgraded socket does not leave it in CLOSE_WAIT: the server ends it too", async () => {
+    const server = await serve(echoRouter());
+    const conn = await raw(server);
+    conn.socket.write(HANDSHAKE("/echo/x"));
+    await conn.waitFor("\r\n\r\n");
+    await until(() => server.stats().active === 1, "the WebSocket is open");
+    conn.socket.end(); // FIN without a close frame
+    await conn.closed;
+    await until(() => server.stats().active === 0, "the server closed its side");
+  });
+
+  it("a handshake with more headers than Node keeps (CVE-2024-37890) is refused, and the server keeps serving", async () => {
+    const server = await serve(echoRouter());
+    const conn = await raw(server);
+    const filler = Array.from({ length: 2100 }, (_, i) => `X-F${i}: 1\r\n`).join("");
+    conn.socket.write(`GET /echo/x HTTP/1.1\r\nHost: x\r\n${filler}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    await conn.closed;
+    expect(conn.received).toMatch(/^HTTP\/1\.1 (400|431) /);
+    const ws = await open(server, "/echo/y");
+    expect(JSON.parse(await nextMessage(ws))).toMatchObject({ room: "y" });
   });
 
   it("refuses bad options at registration", () => {

@@ -2,11 +2,12 @@ import { type StreamListenerOptions, type UnixProxyProtocolOption } from "@tako/
 import { checkKnownKeys, checkOptionsObject, resolveProxyProtocolOption, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions } from "@tako/core/listener";
 import { checkModeAndBacklog } from "./bind-unix.ts";
 import { parseSocketPath, type SocketPath } from "./socket-path.ts";
+import { resolvePeerCredentials, type PeerCredentialsMode } from "./unix-peer-of.ts";
 
 /**
  * Options of {@link serveUnix}: the shared stream-listener options (`signal`, `drainTimeout`,
  * `logger`, `maxConnections`, `onMaxConnections`, `maxQueue`, `queueTimeout`, `idleTimeout`) plus
- * the socket file's `mode` and the listen `backlog`. Durations are milliseconds.
+ * the socket file's `mode`, the listen `backlog` and `peerCredentials`. Durations are milliseconds.
  *
  * @example
  * ```ts
@@ -18,6 +19,13 @@ export interface ServeUnixOptions extends StreamListenerOptions {
   readonly mode?: number | undefined;
   /** The listen backlog (pending, not yet accepted connections). Default 511 (Node's). */
   readonly backlog?: number | undefined;
+  /**
+   * Whether each peer's `pid`/`uid`/`gid` and bound name are read at accept (see `unixPeerOf`):
+   * `"auto"` (default) where the koffi backend loads, else `null`s; `"required"`: startup fails
+   * with `UnsupportedError` without a backend, and a connection whose credentials cannot be read
+   * is closed (counted in `rejected`); `"off"`: never (every peer is all `null`).
+   */
+  readonly peerCredentials?: PeerCredentialsMode | undefined;
   /**
    * Every connection must start with a PROXY v1/v2 header (HAProxy `server app unix@/run/app.sock
    * send-proxy-v2`): `true`, or `{ timeout, maxHeaderSize }`. No `trusted` list: the socket
@@ -35,11 +43,11 @@ export interface ServeUnixOptions extends StreamListenerOptions {
  * SERVE_UNIX_OPTION_KEYS.includes("mode"); // true
  * ```
  */
-export const SERVE_UNIX_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LISTENER_OPTION_KEYS, "mode", "backlog"]);
+export const SERVE_UNIX_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LISTENER_OPTION_KEYS, "mode", "backlog", "peerCredentials"]);
 
 /**
  * Validates a socket path and {@link ServeUnixOptions} (values and unknown keys) without touching
- * anything; throws what {@link serveUnix} would reject with.
+ * anything (it may load the peer-credentials backend); throws what {@link serveUnix} would reject with.
  *
  * @example
  * ```ts
@@ -54,5 +62,6 @@ export function validateUnixOptions(path: string, options: ServeUnixOptions): So
   validateStreamListenerOptions(options);
   checkKnownKeys("serveUnix options", options, SERVE_UNIX_OPTION_KEYS);
   checkModeAndBacklog(target, options);
+  resolvePeerCredentials(options.peerCredentials, "serveUnix options.peerCredentials");
   return target;
 }
