@@ -65,12 +65,16 @@ export async function runFraming(args: FramingArgs): Promise<FramingResult> {
   const f0 = frames;
   clock.start();
   await sleep(args.durationMs);
+  // A short window (the smoke run) may end before a block comes back: extend it until a few have,
+  // so the rate is measured over whole blocks (at most 10 s more).
+  const minFrames = 4 * args.blockFrames;
+  for (let waited = 0; frames - f0 < minFrames && waited < 10_000 && failure === undefined; waited += 5) await sleep(5);
   const counted = frames - f0;
   const w = clock.stop();
   running = false;
   for (const socket of sockets) socket.destroy();
   if (failure) throw failure;
-  if (counted === 0) throw new Error("no block was answered in the measured window");
+  if (counted === 0) throw new Error("no block was answered in the measured window (and 10 s more)");
   return { ...w, frames: counted, framesPerSec: (counted / w.ms) * 1000 };
 }
 

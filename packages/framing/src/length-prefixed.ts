@@ -234,7 +234,7 @@ export function encodePrefix(prefix: LengthPrefix, length: number): Buffer {
  * }
  * ```
  */
-export function lengthPrefixed(source: FrameSource, options: LengthPrefixedOptions): AsyncIterableIterator<Buffer, undefined, undefined> {
+export function lengthPrefixed(source: FrameSource, options: LengthPrefixedOptions): AsyncIterableIterator<Buffer> {
   if (options === undefined) checkChoice("prefix", undefined, LENGTH_PREFIXES, undefined);
   const o = checkOptions("lengthPrefixed", options, KEYS);
   const prefix = checkChoice("prefix", o.prefix, LENGTH_PREFIXES, undefined);

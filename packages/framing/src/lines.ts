@@ -229,10 +229,10 @@ class LineDecoder<T extends string | Buffer> implements Decoder<T> {
  * });
  * ```
  */
-export function lines(source: FrameSource, options: LinesOptions & { readonly encoding: "buffer" }): AsyncIterableIterator<Buffer, undefined, undefined>;
-export function lines(source: FrameSource, options?: LinesOptions & { readonly encoding?: "utf8" }): AsyncIterableIterator<string, undefined, undefined>;
-export function lines(source: FrameSource, options?: LinesOptions): AsyncIterableIterator<string | Buffer, undefined, undefined>;
-export function lines(source: FrameSource, options?: LinesOptions): AsyncIterableIterator<string | Buffer, undefined, undefined> {
+export function lines(source: FrameSource, options: LinesOptions & { readonly encoding: "buffer" }): AsyncIterableIterator<Buffer>;
+export function lines(source: FrameSource, options?: LinesOptions & { readonly encoding?: "utf8" }): AsyncIterableIterator<string>;
+export function lines(source: FrameSource, options?: LinesOptions): AsyncIterableIterator<string | Buffer>;
+export function lines(source: FrameSource, options?: LinesOptions): AsyncIterableIterator<string | Buffer> {
   const o = checkOptions("lines", options, KEYS);
   const encoding = checkChoice("encoding", o.encoding, ["utf8", "buffer"], "utf8");
   const onOverflow = checkChoice("onOverflow", o.onOverflow, ["error", "skip"], "error");

@@ -151,7 +151,7 @@ function isDigit(byte: number): boolean {
  * }
  * ```
  */
-export function netstrings(source: FrameSource, options?: NetstringsOptions): AsyncIterableIterator<Buffer, undefined, undefined> {
+export function netstrings(source: FrameSource, options?: NetstringsOptions): AsyncIterableIterator<Buffer> {
   const o = checkOptions("netstrings", options, KEYS);
   const max = checkLimit("maxFrameSize", o.maxFrameSize, DEFAULT_MAX_FRAME_SIZE);
   const signal = checkSignal(o.signal);

@@ -23,11 +23,13 @@ export interface Decoder<T> {
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true }) as IteratorReturnResult<undefined>;
 
 /** The iterator the readers return; see {@link lines} for the contract. */
-export class FrameReader<T> implements AsyncIterableIterator<T, undefined, undefined> {
+export class FrameReader<T> implements AsyncIterableIterator<T> {
   readonly #decoder: Decoder<T>;
   readonly #source: ChunkSource;
   readonly #signal: AbortSignal | undefined;
   #done = false;
+  /** Set by the signal's abort event (a field read per frame, not the `aborted` getter). */
+  #aborted = false;
   #busy: Promise<unknown> | null = null;
   #wake: (() => void) | null = null;
 
@@ -42,10 +44,15 @@ export class FrameReader<T> implements AsyncIterableIterator<T, undefined, undef
   }
 
   readonly #onAbort = (): void => {
+    this.#aborted = true;
+    this.#wakeUp();
+  };
+
+  #wakeUp(): void {
     const wake = this.#wake;
     this.#wake = null;
     wake?.();
-  };
+  }
 
   [Symbol.asyncIterator](): this {
     return this;
@@ -58,7 +65,7 @@ export class FrameReader<T> implements AsyncIterableIterator<T, undefined, undef
       const after = (): Promise<IteratorResult<T, undefined>> => this.next();
       return this.#busy.then(after, after);
     }
-    if (this.#signal?.aborted === true) {
+    if (this.#aborted) {
       this.#finish(true);
       return Promise.resolve(DONE);
     }
@@ -84,7 +91,7 @@ export class FrameReader<T> implements AsyncIterableIterator<T, undefined, undef
   /** Ends the iteration (a `break` out of `for await`); unconsumed bytes go back into a Readable, which is not destroyed. */
   return(): Promise<IteratorResult<T, undefined>> {
     if (!this.#done) this.#finish(true);
-    this.#onAbort();
+    this.#wakeUp();
     return Promise.resolve(DONE);
   }
 
@@ -110,7 +117,7 @@ export class FrameReader<T> implements AsyncIterableIterator<T, undefined, undef
         });
         this.#wake = null;
         if (this.#done) return DONE;
-        if (this.#signal?.aborted === true) {
+        if (this.#aborted) {
           this.#finish(true);
           return DONE;
         }
