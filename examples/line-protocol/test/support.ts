@@ -133,12 +133,21 @@ export class LineClient {
     return this.next();
   }
 
-  /** The next reply line, or null when the connection closed before one came. */
-  next(): Promise<string | null> {
+  /** The next reply line, or null when the connection closed before one came; rejects after `timeoutMs` without either. */
+  next(timeoutMs = 15_000): Promise<string | null> {
     const queued = this.#replies.shift();
     if (queued !== undefined) return Promise.resolve(queued);
     if (this.#closed) return Promise.resolve(null);
-    return new Promise((resolve) => (this.#waiting = resolve));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting = undefined;
+        reject(new Error(`no reply and no close within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiting = (line) => {
+        clearTimeout(timer);
+        resolve(line);
+      };
+    });
   }
 
   close(): void {
