@@ -69,6 +69,7 @@ async function startServer(spec: ServerSpec, options: { gc?: boolean } = {}): Pr
     nodeFlags: flags,
     raiseFdLimit: true,
     verbose: settings.verbose,
+    runtime: settings.runtime,
   });
 }
 
@@ -87,7 +88,7 @@ const connRateBinary = nativeClient("conn-rate-client", "connection-rate");
 
 const idleBefore = await idleCheck(settings.smoke ? 200 : 1000);
 if (idleBefore.some((b) => b > 0.1)) log(`WARNING: the machine is busy before the run (${idleBefore.map((b) => `${Math.round(b * 100)} %`).join(", ")} per core); figures will be noisy`);
-log(`machine: ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}, ${machine.pinned ? "pinned (server core 0, client core 1)" : "not pinned"}${settings.smoke ? ", SMOKE run" : ""}`);
+log(`machine: ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}${settings.runtime !== "node" ? `, servers on ${settings.runtime} (informative, no goal)` : ""}, ${machine.pinned ? "pinned (server core 0, client core 1)" : "not pinned"}${settings.smoke ? ", SMOKE run" : ""}`);
 const client = await ChildHandle.start({
   label: "client",
   script: "./client-main.ts",
@@ -172,6 +173,7 @@ const results: Results = {
     quietWaitMs: settings.quietWaitMs,
     echoWindow: settings.echoWindow,
     udpWindow: settings.udpWindow,
+    runtime: settings.runtime,
     loadClient: {
       echo: echoBinary === undefined ? "node" : "native",
       connRate: connRateBinary === undefined ? "node" : "native",
