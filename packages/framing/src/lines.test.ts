@@ -22,7 +22,11 @@ describe("lines() under arbitrary chunking", () => {
   });
 
   it("yields the raw bytes with encoding: \"buffer\" (invalid UTF-8 untouched)", async () => {
-    const lineBytes = fc.uint8Array({ maxLength: 30 }).map((b) => Buffer.from(b.map((x) => (x === 10 ? 11 : x))).filter((_, i, a) => !(i === a.length - 1 && a[i] === 13)));
+    // Any bytes but a newline; a last \r would be stripped as half of \r\n, so such a line gets one more byte.
+    const lineBytes = fc.uint8Array({ maxLength: 30 }).map((b) => {
+      const line = Buffer.from(b.map((x) => (x === 10 ? 11 : x)));
+      return line.at(-1) === 13 ? Buffer.concat([line, Buffer.from("a")]) : line;
+    });
     await fc.assert(
       fc.asyncProperty(fc.array(lineBytes, { maxLength: 20 }), cutsArb, kindArb, async (content, fractions, kind) => {
         const bytes = Buffer.concat(content.flatMap((line) => [line, Buffer.from("\n")]));

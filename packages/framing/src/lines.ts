@@ -59,6 +59,9 @@ class LineDecoder<T extends string | Buffer> implements Decoder<T> {
   #textChecked = false;
   /** Bytes before this offset are read line by line (a chunk whose text path could not check the limit). */
   #bytesUntil = 0;
+  /** The next newline at or after `#knownFrom` in the current chunk, when already searched for (-1: none). */
+  #knownFrom = -1;
+  #known = -1;
 
   constructor(max: number, buffers: boolean, skip: boolean) {
     this.#max = max;
@@ -71,6 +74,7 @@ class LineDecoder<T extends string | Buffer> implements Decoder<T> {
     this.#offset = 0;
     this.#text = null;
     this.#bytesUntil = 0;
+    this.#knownFrom = -1;
   }
 
   next(): T | typeof NEED {
@@ -81,7 +85,8 @@ class LineDecoder<T extends string | Buffer> implements Decoder<T> {
     const chunk = this.#chunk;
     for (;;) {
       const start = this.#offset;
-      const nl = chunk.indexOf(LF, start);
+      if (start === chunk.length) return NEED; // used up exactly (no partial line to keep)
+      const nl = start === this.#knownFrom ? this.#known : chunk.indexOf(LF, start);
       if (nl === -1) {
         this.#stash(chunk, start);
         return NEED;
@@ -97,10 +102,20 @@ class LineDecoder<T extends string | Buffer> implements Decoder<T> {
         if (line === null) continue;
         return line;
       }
-      if (!this.#buffers && start >= this.#bytesUntil && this.#decodeText(chunk, start)) {
-        const line = this.#fromText();
-        if (line !== null) return line;
-        continue;
+      if (!this.#buffers && start >= this.#bytesUntil) {
+        // Several lines in what is left of the chunk: decode them with one toString. One line
+        // only: decode it alone (and remember there is no newline after it).
+        // A chunk ending in a newline (the usual case) tells without a scan.
+        const last = chunk[chunk.length - 1] === LF ? chunk.length - 1 : -1;
+        const several = last !== -1 ? nl < last : nl + 1 < chunk.length && chunk.indexOf(LF, nl + 1) !== -1;
+        if (!several && last === -1) {
+          this.#knownFrom = nl + 1;
+          this.#known = -1;
+        } else if (several && this.#decodeText(chunk, start, last)) {
+          const line = this.#fromText();
+          if (line !== null) return line;
+          continue;
+        }
       }
       // The whole line is in this chunk: decode it in place.
       this.#offset = nl + 1;
@@ -115,8 +130,8 @@ class LineDecoder<T extends string | Buffer> implements Decoder<T> {
    * limit can be checked on it: the whole span is within the limit, or every character in it is
    * one byte (string lengths are then byte lengths). False: read this chunk line by line.
    */
-  #decodeText(chunk: Buffer, start: number): boolean {
-    const last = chunk.lastIndexOf(LF);
+  #decodeText(chunk: Buffer, start: number, knownLast: number): boolean {
+    const last = knownLast === -1 ? chunk.lastIndexOf(LF) : knownLast;
     const bytes = last + 1 - start;
     const text = chunk.toString("utf8", start, last + 1);
     const checked = bytes - 1 > this.#max;

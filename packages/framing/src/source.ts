@@ -54,13 +54,22 @@ export function openSource(source: FrameSource): ChunkSource {
 }
 
 /**
- * A Readable in flowing mode, paused whenever a chunk arrives that the reader did not wait for:
- * at most one or two chunks wait here, the rest stays in the stream (and its kernel socket
- * buffer), which then stops reading.
+ * Bytes of chunks the reader has not asked for yet that a Readable source holds before it pauses
+ * the stream. Small chunks (interactive traffic) are taken without a pause/resume round trip
+ * each; a socket's usual 64 KiB read crosses it at once, so a consumer that stops pulling stops
+ * the stream after one unrequested chunk, as the reader's memory bound says.
+ */
+export const STREAM_QUEUE_BYTES = 16_384;
+
+/**
+ * A Readable in flowing mode, paused once the chunks nobody asked for yet reach
+ * {@link STREAM_QUEUE_BYTES}: the rest stays in the stream (and its kernel socket buffer), which
+ * then stops reading.
  */
 class StreamSource implements ChunkSource {
   readonly #stream: Readable;
   readonly #queue: Buffer[] = [];
+  #queuedBytes = 0;
   #ended = false;
   #error: unknown = undefined;
   #waiter: (() => void) | null = null;
@@ -82,10 +91,13 @@ class StreamSource implements ChunkSource {
   }
 
   readonly #onData = (chunk: unknown): void => {
-    this.#queue.push(toBuffer(chunk, this.#stream.readableEncoding));
+    const buffer = toBuffer(chunk, this.#stream.readableEncoding);
+    this.#queue.push(buffer);
+    this.#queuedBytes += buffer.length;
     const waiter = this.#waiter;
-    if (waiter === null) this.#stream.pause();
-    else {
+    if (waiter === null) {
+      if (this.#queuedBytes >= STREAM_QUEUE_BYTES) this.#stream.pause();
+    } else {
       this.#waiter = null;
       waiter();
     }
@@ -108,7 +120,11 @@ class StreamSource implements ChunkSource {
   }
 
   take(): Buffer | typeof END | null {
-    if (this.#queue.length > 0) return this.#queue.shift() as Buffer;
+    if (this.#queue.length > 0) {
+      const chunk = this.#queue.shift() as Buffer;
+      this.#queuedBytes -= chunk.length;
+      return chunk;
+    }
     if (this.#error !== undefined) throw this.#error;
     return this.#ended ? END : null;
   }
@@ -130,6 +146,7 @@ class StreamSource implements ChunkSource {
     stream.off("error", this.#onError);
     const unread = [...rest, ...this.#queue].filter((b) => b.length > 0);
     this.#queue.length = 0;
+    this.#queuedBytes = 0;
     // Bytes received but not framed go back, in order, for whoever reads the stream next.
     if (unread.length > 0 && !this.#ended && !stream.destroyed) stream.unshift(unread.length === 1 ? unread[0] : Buffer.concat(unread));
   }
