@@ -5,6 +5,7 @@ import { ProtocolError, type Logger, type ServerConfig, type ShutdownSignal } fr
 import { channels, Drain, onShutdownSignal, reportHandlerError, reportProtocolError, ServerHandle, type Counters } from "@tako/core/listener";
 import { bindUnixSocket, unixPeerOf, type BindUnixSocketOptions, type PeerCredentialsMode, type UnixPeerAddr, type UnixSocketBinding } from "@tako/unix";
 import type { WebSocket } from "ws";
+import { answerClientError } from "./client-error.ts";
 import { peerOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { Exchange, type ExchangeHost } from "./exchange.ts";
@@ -161,6 +162,7 @@ export class UnixHttpListener implements ExchangeHost, UpgradeHost {
     }
     http.on("request", this.#onRequest);
     http.on("checkContinue", this.#onCheckContinue);
+    http.on("clientError", answerClientError);
     http.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
       try {
         serveUpgrade(this, req, socket, head);

@@ -1,7 +1,7 @@
 /**
  * End to end for WebSocket and h2c with the programs people put in front of a Unix socket: curl
  * (`--http2-prior-knowledge --unix-socket` and plain `--unix-socket` on the same path), nginx
- * proxying a WebSocket Upgrade to `unix:`, and HAProxy `server s unix@<path> proto h2` (also
+ * proxying a WebSocket Upgrade to `unix:` and `grpc_pass unix:` (HTTP/2 upstream), and HAProxy `server s unix@<path> proto h2` (also
  * with `send-proxy-v2`). nginx and HAProxy run in the foreground with configs made per test.
  */
 import { execFile } from "node:child_process";
@@ -129,6 +129,54 @@ http {
     const report = await server.shutdown({ drainTimeout: 5_000 });
     expect(await closed).toBe(1001);
     expect(report.forced).toBe(0);
+    expect(nginx?.stderr()).not.toMatch(/\[(crit|alert|emerg)\]/);
+  });
+});
+
+describe("nginx grpc_pass unix: (HTTP/2 to the upstream)", () => {
+  let nginx: Daemon | undefined;
+  let port = 0;
+
+  beforeAll(async () => {
+    if (!NGINX) return;
+    const server = await serve("grpc.sock", { protocols: ["h2c"] });
+    const prefix = join(dir.dir, "nginx-grpc");
+    mkdirSync(prefix, { recursive: true });
+    port = await freePort();
+    const conf = join(prefix, "nginx.conf");
+    writeFileSync(
+      conf,
+      `${process.getuid?.() === 0 ? "user root root;" : ""}
+worker_processes 1;
+pid ${join(prefix, "nginx.pid")};
+error_log stderr warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${join(prefix, "client_body")};
+  proxy_temp_path ${join(prefix, "proxy")};
+  fastcgi_temp_path ${join(prefix, "fastcgi")};
+  uwsgi_temp_path ${join(prefix, "uwsgi")};
+  scgi_temp_path ${join(prefix, "scgi")};
+  server {
+    listen 127.0.0.1:${port} http2;
+    location / {
+      grpc_pass unix:${server.address};
+    }
+  }
+}
+`,
+    );
+    nginx = await startDaemon(NGINX, ["-p", prefix, "-c", conf, "-e", "stderr", "-g", "daemon off;"], port);
+  });
+
+  afterAll(async () => {
+    await nginx?.stop();
+  });
+
+  it.skipIf(!NGINX || !CURL)("reaches the Router over HTTP/2 through nginx", async () => {
+    const res = await run(CURL as string, ["-sS", "--http2-prior-knowledge", "-w", "\n%{http_code}", `http://127.0.0.1:${port}/users/5`]);
+    expect(res.stdout).toBe('{"id":"5"}\n200');
     expect(nginx?.stderr()).not.toMatch(/\[(crit|alert|emerg)\]/);
   });
 });
