@@ -99,6 +99,7 @@ const path = join(dir, "h.sock");
 const router = new Router();
 router.get("/", () => "hello from unix");
 router.get("/peer", (_req, ctx) => ctx.extensions.get(UnixPeerAddr));
+router.ws("/ws", (ws) => ws.send("hello over ws"));
 const server = await serveUnixHttp(path, router);
 const fetchPath = (url: string) =>
   new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
@@ -111,10 +112,20 @@ const fetchPath = (url: string) =>
   });
 const root = await fetchPath("/");
 const peer = await fetchPath("/peer");
+// The ws package comes along as a dependency and is loaded on the first upgrade.
+const { default: WebSocket } = await import("ws");
+const ws = await new Promise<string>((resolve, reject) => {
+  const client = new WebSocket(\`ws+unix:\${path}:/ws\`);
+  client.once("message", (data) => {
+    resolve(String(data));
+    client.close();
+  });
+  client.once("error", reject);
+});
 const report = await server.shutdown();
 const socketFileLeft = existsSync(path);
 rmSync(dir, { recursive: true, force: true });
-console.log(JSON.stringify({ root, peer, report, socketFileLeft, me: { path: null, pid: process.pid, uid: process.getuid?.() ?? null, gid: process.getgid?.() ?? null } }));
+console.log(JSON.stringify({ root, peer, ws, report, socketFileLeft, me: { path: null, pid: process.pid, uid: process.getuid?.() ?? null, gid: process.getgid?.() ?? null } }));
 `,
   "@tako/framing": `import { once } from "node:events";
 import { connect, createServer, type Socket } from "node:net";
@@ -365,6 +376,7 @@ describe.each(LISTENERS.map((name) => [name] as const))("%s installed alone with
       expect(out).toMatchObject({
         root: { status: 200, type: expect.stringMatching(/^text\/plain/), body: "hello from unix" },
         peer: { status: 200, type: expect.stringMatching(/^application\/json/), body: JSON.stringify(out.me) },
+        ws: "hello over ws",
         report: cleanReport,
         socketFileLeft: false,
       });
