@@ -30,3 +30,4 @@ export {
 export { onShutdownSignal, shutdownSignal, ShutdownRequested, type DisposableAbortSignal, type ShutdownSignal } from "./shutdown.ts";
 export { serveStream, type StreamHandler, type StreamListenerInit } from "./stream-listener.ts";
 export { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "./stream-options.ts";
+export { checkListenFd, inspectFd, isFdAddress, listenOnFd, type FdAddress, type FdInfo } from "./fd-socket.ts";

@@ -1,4 +1,4 @@
-export { serveTcp, serveTcpWithShutdown, serveTcpWithShutdownAndDrain, type TcpHandler } from "./serve-tcp.ts";
+export { serveTcp, serveTcpWithShutdown, serveTcpWithShutdownAndDrain, type TcpAddressInput, type TcpHandler } from "./serve-tcp.ts";
 export { reusePortSupported, TCP_OPTION_KEYS, type TcpServeOptions } from "./options.ts";
 export {
   BindError,
@@ -12,6 +12,7 @@ export {
   UnsupportedError,
   type AddressInput,
   type DrainReport,
+  type FdAddress,
   type HandlerContext,
   type Logger,
   type Server,

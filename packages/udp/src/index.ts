@@ -1,4 +1,4 @@
-export { serveUdp, serveUdpWithShutdown, serveUdpWithShutdownAndDrain, type UdpHandler, type UdpPeer, type UdpServer, type UdpServerStats } from "./serve.ts";
+export { serveUdp, serveUdpWithShutdown, serveUdpWithShutdownAndDrain, type UdpAddressInput, type UdpHandler, type UdpPeer, type UdpServer, type UdpServerStats } from "./serve.ts";
 export { DEFAULT_MAX_IN_FLIGHT, DEFAULT_RECV_BUFFER_SIZE, type ServeUdpOptions } from "./options.ts";
 export { UdpSocket, type UdpSocketOptions, type UdpTarget } from "./udp-socket.ts";
 export {

@@ -16,7 +16,7 @@ import {
   type ShutdownSignal,
   onShutdownSignal,
 } from "@tako/core";
-import { bindUnixSocket, validateUnixSocketOptions, type BindUnixSocketOptions, type UnixPeerAddr, type UnixSocketBinding } from "@tako/unix";
+import { bindUnixSocket, validateUnixSocketOptions, type BindUnixSocketOptions, type UnixAddressInput, type UnixPeerAddr, type UnixSocketBinding } from "@tako/unix";
 import { Context, peerOf, type RequestHost } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { NodeRequest } from "./node-request.ts";
@@ -63,7 +63,8 @@ const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
  * `@tako/unix` (stale files replaced, anything that is not a socket refused, `mode` applied
  * atomically, removed on shutdown only if it is still ours). Bad options reject before anything
  * is bound ({@link InvalidConfigError}, `InvalidSocketPathError`); a bind failure rejects with a
- * `BindError` carrying the OS code.
+ * `BindError` carrying the OS code. `path` may be an inherited listening socket `{ fd }` (a
+ * `listenFds()` entry from `@tako/systemd`), whose file is never probed, chmod-ed or removed.
  *
  * @example
  * ```ts
@@ -73,7 +74,7 @@ const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
  * console.log(await server.finished); // { drained, forced, durationMs } after Ctrl-C
  * ```
  */
-export async function serveUnixHttp(path: string, router: Router, options: ServeUnixHttpOptions = {}): Promise<Server<string>> {
+export async function serveUnixHttp(path: UnixAddressInput, router: Router, options: ServeUnixHttpOptions = {}): Promise<Server<string>> {
   if (!(router instanceof Router)) throw new InvalidConfigError("router", "serveUnixHttp needs a Router (new Router())");
   if (typeof options !== "object" || options === null) throw new InvalidConfigError("options", "serveUnixHttp options must be an object");
   checkKnownKeys("serveUnixHttp options", options, SERVE_UNIX_HTTP_OPTION_KEYS);
@@ -98,7 +99,7 @@ export async function serveUnixHttp(path: string, router: Router, options: Serve
  * const server = await serveUnixHttpWithShutdown("/tmp/app.sock", router, shutdownSignal());
  * ```
  */
-export function serveUnixHttpWithShutdown(path: string, router: Router, signal: ShutdownSignal): Promise<Server<string>> {
+export function serveUnixHttpWithShutdown(path: UnixAddressInput, router: Router, signal: ShutdownSignal): Promise<Server<string>> {
   return serveUnixHttp(path, router, { signal });
 }
 
@@ -110,7 +111,7 @@ export function serveUnixHttpWithShutdown(path: string, router: Router, signal: 
  * const server = await serveUnixHttpWithShutdownAndDrain("/tmp/app.sock", router, shutdownSignal(), 10_000);
  * ```
  */
-export function serveUnixHttpWithShutdownAndDrain(path: string, router: Router, signal: ShutdownSignal, drainTimeout: number): Promise<Server<string>> {
+export function serveUnixHttpWithShutdownAndDrain(path: UnixAddressInput, router: Router, signal: ShutdownSignal, drainTimeout: number): Promise<Server<string>> {
   return serveUnixHttp(path, router, { signal, drainTimeout });
 }
 
@@ -122,7 +123,7 @@ export function serveUnixHttpWithShutdownAndDrain(path: string, router: Router, 
  * const server = await serveUnixHttpWithConfig("/tmp/app.sock", router, { maxConnections: 256, keepAlive: false });
  * ```
  */
-export async function serveUnixHttpWithConfig(path: string, router: Router, config: Partial<ServerConfig>): Promise<Server<string>> {
+export async function serveUnixHttpWithConfig(path: UnixAddressInput, router: Router, config: Partial<ServerConfig>): Promise<Server<string>> {
   if (typeof config !== "object" || config === null) throw new InvalidConfigError("config", "ServerConfig must be an object");
   checkKnownKeys("ServerConfig", config, CONFIG_KEYS);
   return serveUnixHttp(path, router, config);
@@ -210,7 +211,7 @@ class UnixHttpListener implements RequestHost {
     this.#http.on("drop", () => this.handle.counters.rejected++);
   }
 
-  async bind(path: string, options: BindUnixSocketOptions, signal: ShutdownSignal | undefined): Promise<void> {
+  async bind(path: UnixAddressInput, options: BindUnixSocketOptions, signal: ShutdownSignal | undefined): Promise<void> {
     this.#binding = await bindUnixSocket(this.#http, path, options);
     // Accept errors (EMFILE, ECONNABORTED) must never stop the server.
     this.#http.on("error", (error) => this.#logger?.warn({ err: error, kind: "unix-http", address: this.handle.address }, "accept failed"));

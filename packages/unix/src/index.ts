@@ -1,4 +1,5 @@
 export { BIND_UNIX_SOCKET_OPTION_KEYS, bindUnixSocket, validateUnixSocketOptions, type BindUnixSocketOptions, type UnixSocketBinding } from "./bind-unix.ts";
+export type { UnixAddressInput } from "./unix-address.ts";
 export { UNIX_OPTION_KEYS, validateUnixOptions, type UnixServeOptions } from "./options.ts";
 export { serveUnix, serveUnixWithShutdown, serveUnixWithShutdownAndDrain, type UnixHandler } from "./serve-unix.ts";
 export { MAX_SOCKET_PATH_BYTES, parseSocketPath, type SocketPath } from "./socket-path.ts";
@@ -14,6 +15,7 @@ export {
   TakoError,
   UnsupportedError,
   type DrainReport,
+  type FdAddress,
   type HandlerContext,
   type Logger,
   type Server,

@@ -1,6 +1,7 @@
 import { checkKnownKeys, InvalidConfigError, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "@tako/core";
 import { checkModeAndBacklog } from "./bind-unix.ts";
-import { parseSocketPath, type SocketPath } from "./socket-path.ts";
+import { resolveUnixAddress, type UnixAddressInput } from "./unix-address.ts";
+import type { SocketPath } from "./socket-path.ts";
 
 /**
  * Options of {@link serveUnix}: the shared stream-listener options (`signal`, `drainTimeout`,
@@ -38,8 +39,8 @@ export const UNIX_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LIST
  * validateUnixOptions("@admin", { mode: 0o600 }); // throws InvalidConfigError (mode on an abstract socket)
  * ```
  */
-export function validateUnixOptions(path: string, options: UnixServeOptions): SocketPath {
-  const target = parseSocketPath(path);
+export function validateUnixOptions(path: UnixAddressInput, options: UnixServeOptions): SocketPath {
+  const target = resolveUnixAddress(path, "serveUnix");
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new InvalidConfigError("options", `serveUnix options must be an object; got ${options === null ? "null" : typeof options}`);
   }

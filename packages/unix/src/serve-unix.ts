@@ -1,6 +1,7 @@
 import * as net from "node:net";
 import { InvalidConfigError, serveStream, type HandlerContext, type Server, type ShutdownSignal } from "@tako/core";
 import { bindUnixSocket } from "./bind-unix.ts";
+import type { UnixAddressInput } from "./unix-address.ts";
 import { validateUnixOptions, type UnixServeOptions } from "./options.ts";
 import { UnixPeerAddr } from "./unix-peer-addr.ts";
 
@@ -42,7 +43,9 @@ function peerOf(): UnixPeerAddr {
  * socket is `EADDRINUSE`, a stale one replaced, `mode` applied before the file appears) and
  * removed after the drain if it is still the one this server bound. Resolves once listening with
  * the handle; `server.address` is the path (`@name` for abstract). Bad paths and options reject
- * before anything is bound.
+ * before anything is bound. `path` may be `{ fd }` (or a `listenFds()` entry from
+ * `@tako/systemd`): the server accepts on that inherited listening socket, whose file it never
+ * probes, chmods or removes; `server.address` is its path as the kernel reports it.
  *
  * @example
  * ```ts
@@ -54,7 +57,7 @@ function peerOf(): UnixPeerAddr {
  * console.log(await server.finished); // { drained, forced, durationMs } after Ctrl-C
  * ```
  */
-export async function serveUnix(path: string, handler: UnixHandler, options: UnixServeOptions = {}): Promise<Server<string>> {
+export async function serveUnix(path: UnixAddressInput, handler: UnixHandler, options: UnixServeOptions = {}): Promise<Server<string>> {
   validateUnixOptions(path, options);
   if (typeof handler !== "function") {
     throw new InvalidConfigError("handler", `handler must be a function; got ${typeof handler}`);
@@ -82,7 +85,7 @@ export async function serveUnix(path: string, handler: UnixHandler, options: Uni
  * const server = await serveUnixWithShutdown("/tmp/tako.sock", handler, signal);
  * ```
  */
-export function serveUnixWithShutdown(path: string, handler: UnixHandler, signal: ShutdownSignal): Promise<Server<string>> {
+export function serveUnixWithShutdown(path: UnixAddressInput, handler: UnixHandler, signal: ShutdownSignal): Promise<Server<string>> {
   return serveUnix(path, handler, { signal });
 }
 
@@ -96,6 +99,6 @@ export function serveUnixWithShutdown(path: string, handler: UnixHandler, signal
  * const server = await serveUnixWithShutdownAndDrain("/tmp/tako.sock", handler, signal, 5_000);
  * ```
  */
-export function serveUnixWithShutdownAndDrain(path: string, handler: UnixHandler, signal: ShutdownSignal, drainTimeout: number): Promise<Server<string>> {
+export function serveUnixWithShutdownAndDrain(path: UnixAddressInput, handler: UnixHandler, signal: ShutdownSignal, drainTimeout: number): Promise<Server<string>> {
   return serveUnix(path, handler, { signal, drainTimeout });
 }
