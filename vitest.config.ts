@@ -10,6 +10,7 @@ const alias = {
   "@tako/udp": here("./packages/udp/src/index.ts"),
   "@tako/unix": here("./packages/unix/src/index.ts"),
   "@tako/unix-http": here("./packages/unix-http/src/index.ts"),
+  "@tako/systemd": here("./packages/systemd/src/index.ts"),
 };
 
 const project = (name: string, dir: string, include = [`${dir}/src/**/*.test.ts`, `${dir}/test/**/*.test.ts`]) => ({
@@ -30,6 +31,7 @@ export default defineConfig({
       project("@tako/udp", "packages/udp"),
       project("@tako/unix", "packages/unix"),
       project("@tako/unix-http", "packages/unix-http"),
+      project("@tako/systemd", "packages/systemd"),
       project("examples", "examples", ["examples/*/test/**/*.test.ts", "examples/*/src/**/*.test.ts"]),
       project("@tako/bench", "bench"),
       project("release", "scripts"),
