@@ -42,7 +42,7 @@ export function tryLibc(): Libc | Error {
       socket: lib.func("int socket(int domain, int type, int protocol)") as Libc["socket"],
       sendto: lib.func("intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)") as Libc["sendto"],
       bind: lib.func("int bind(int fd, const void *addr, uint32_t addrlen)") as Libc["bind"],
-      recv: lib.func("intptr_t recv(int fd, _Out_ void *buf, size_t len, int flags)") as Libc["recv"],
+      recv: lib.func("intptr_t recv(int fd, void *buf, size_t len, int flags)") as Libc["recv"],
       close: lib.func("int close(int fd)") as Libc["close"],
       fcntl: lib.func("int fcntl(int fd, int cmd, int arg)") as Libc["fcntl"],
       errno: () => koffi.errno(),
