@@ -3,15 +3,13 @@ import { defineConfig } from "vitest/config";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
-/** Tests run against each package's `src`: workspace imports resolve to source, no build needed. */
-const alias = {
-  "@tako/core": here("./packages/core/src/index.ts"),
-  "@tako/tcp": here("./packages/tcp/src/index.ts"),
-  "@tako/udp": here("./packages/udp/src/index.ts"),
-  "@tako/unix": here("./packages/unix/src/index.ts"),
-  "@tako/unix-http": here("./packages/unix-http/src/index.ts"),
-  "@tako/systemd": here("./packages/systemd/src/index.ts"),
-};
+/**
+ * Tests run against each package's `src`, no build needed: every package's `exports` map starts
+ * with the `tako-source` condition (pointing at `src/index.ts`), which only the workspace turns
+ * on (here, in `tsconfig.base.json`, and `--conditions=tako-source` for child processes). The
+ * published manifests (`publishConfig.exports`) do not have it.
+ */
+const conditions = ["tako-source", "module", "node", "development|production"]; // tako-source, then Vite's defaultServerConditions
 
 const project = (name: string, dir: string, include = [`${dir}/src/**/*.test.ts`, `${dir}/test/**/*.test.ts`]) => ({
   extends: true as const,
@@ -19,7 +17,7 @@ const project = (name: string, dir: string, include = [`${dir}/src/**/*.test.ts`
 });
 
 export default defineConfig({
-  resolve: { alias },
+  ssr: { resolve: { conditions } },
   test: {
     root: here("."),
     testTimeout: 30_000,

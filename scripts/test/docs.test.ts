@@ -9,7 +9,7 @@ import { publishablePackages, ROOT } from "./support.ts";
 
 const packages = publishablePackages();
 
-/** Compiler options as the packages use them (tsconfig.base.json, `@tako/*` mapped to src). */
+/** Compiler options as the packages use them (tsconfig.base.json: `@tako/*` resolved to src through the `tako-source` condition). */
 function compilerOptions(): ts.CompilerOptions {
   const configPath = join(ROOT, "packages/core/tsconfig.json");
   const read = ts.readConfigFile(configPath, ts.sys.readFile);

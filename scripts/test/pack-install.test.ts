@@ -266,6 +266,14 @@ describe("pnpm pack", () => {
     expect(manifest.private).toBeUndefined();
   });
 
+  it.each(packages.map((pkg) => [pkg.name, pkg] as const))("%s: the workspace's exports map without its tako-source condition", (name, pkg) => {
+    // `tako-source` (src/index.ts, unpublished) is for the workspace only: publishConfig.exports
+    // replaces the map when packing, and must be the same map without that condition.
+    const withoutSource = JSON.parse(JSON.stringify(pkg.manifest.exports, (key, value: unknown) => (key === "tako-source" ? undefined : value))) as unknown;
+    expect(JSON.stringify(packed.get(name)!.exports), `${name}: packed exports`).not.toContain("tako-source");
+    expect(packed.get(name)!.exports, `${name}: publishConfig.exports differs from exports beyond tako-source`).toEqual(withoutSource);
+  });
+
   it.each(packages.map((pkg) => [pkg.name] as const))("%s: ships dist/ and its docs, no tests, every export target present", (name) => {
     const root = join(work, "extracted", name.replace("/", "__"), "package");
     const files = listFiles(root);

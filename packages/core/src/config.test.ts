@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BuiltServer, checkCount, checkDuration, checkKnownKeys, DEFAULT_SERVER_CONFIG, validateServerConfig } from "./config.ts";
+import { BuiltServer, DEFAULT_SERVER_CONFIG, validateServerConfig } from "./config.ts";
 import { InvalidConfigError } from "./errors.ts";
 import { Server } from "./server.ts";
 
@@ -68,25 +68,5 @@ describe("ServerConfig", () => {
     expect(built.config.keepAlive).toBe(true);
     expect(Object.isFrozen(built.config)).toBe(true);
     expect(() => Server.builder().config({ headersTimeout: -1 }).build()).toThrow(InvalidConfigError);
-  });
-});
-
-describe("option checks", () => {
-  it("checkDuration accepts 0 and finite positives only", () => {
-    expect(checkDuration("t", 0)).toBe(0);
-    expect(checkDuration("t", 12.5)).toBe(12.5);
-    expect(fieldOf(() => checkDuration("idleTimeout", -1))).toBe("idleTimeout");
-  });
-
-  it("checkCount honours min and Infinity", () => {
-    expect(checkCount("n", 1)).toBe(1);
-    expect(checkCount("n", Number.POSITIVE_INFINITY, { allowInfinity: true })).toBe(Number.POSITIVE_INFINITY);
-    expect(fieldOf(() => checkCount("n", Number.POSITIVE_INFINITY))).toBe("n");
-    expect(fieldOf(() => checkCount("n", 0))).toBe("n");
-    expect(checkCount("n", 0, { min: 0 })).toBe(0);
-  });
-
-  it("checkKnownKeys names the unknown key and lists the known ones", () => {
-    expect(() => checkKnownKeys("serveTcp options", { signal: 1, bogus: 2 }, ["signal"])).toThrow(/unknown serveTcp options key "bogus"; expected one of: signal/);
   });
 });

@@ -1,4 +1,4 @@
-import { InvalidConfigError } from "./errors.ts";
+import { checkBoolean, checkCount, checkDuration, checkKnownKeys, checkOptionsObject } from "./check.ts";
 
 /**
  * Settings for the HTTP-over-Unix server (`@tako/unix-http`), the Rust `ServerConfig`.
@@ -61,60 +61,6 @@ const FIELDS: Record<keyof ServerConfig, FieldKind> = {
 };
 
 /**
- * Checks a duration in milliseconds: a finite number, 0 or more. Throws {@link InvalidConfigError}
- * naming the field otherwise.
- *
- * @example
- * ```ts
- * checkDuration("drainTimeout", options.drainTimeout ?? 30_000);
- * ```
- */
-export function checkDuration(field: string, value: unknown): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw new InvalidConfigError(field, `${field} must be a finite number of milliseconds, 0 or more; got ${describe(value)}`);
-  }
-  return value;
-}
-
-/**
- * Checks a count or size: an integer of at least `min`, or `Infinity` where `allowInfinity` is set.
- *
- * @example
- * ```ts
- * checkCount("maxConnections", 100, { min: 1, allowInfinity: true });
- * ```
- */
-export function checkCount(field: string, value: unknown, { min = 1, allowInfinity = false } = {}): number {
-  const ok = typeof value === "number" && ((allowInfinity && value === Number.POSITIVE_INFINITY) || (Number.isInteger(value) && value >= min));
-  if (!ok) {
-    throw new InvalidConfigError(field, `${field} must be an integer of at least ${min}${allowInfinity ? " (or Infinity)" : ""}; got ${describe(value)}`);
-  }
-  return value as number;
-}
-
-/**
- * Rejects option keys a function does not know, so a typo (`drainTimout`) fails loudly.
- *
- * @example
- * ```ts
- * checkKnownKeys("serveTcp options", options, ["signal", "drainTimeout"]);
- * ```
- */
-export function checkKnownKeys(what: string, value: object, known: ReadonlyArray<string>): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) {
-      throw new InvalidConfigError(key, `unknown ${what} key ${JSON.stringify(key)}; expected one of: ${known.join(", ")}`);
-    }
-  }
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined) return String(value);
-  return typeof value;
-}
-
-/**
  * Validates a partial {@link ServerConfig}, fills in defaults and returns a frozen config.
  * Wrong types, negative or non-finite durations and unknown keys throw {@link InvalidConfigError}.
  *
@@ -125,19 +71,15 @@ function describe(value: unknown): string {
  * ```
  */
 export function validateServerConfig(input: Partial<ServerConfig> = {}): Readonly<ServerConfig> {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    throw new InvalidConfigError("ServerConfig", `ServerConfig must be an object; got ${describe(input)}`);
-  }
+  checkOptionsObject("ServerConfig", input, "ServerConfig");
   checkKnownKeys("ServerConfig", input, Object.keys(FIELDS));
   const out: Record<string, unknown> = { ...DEFAULT_SERVER_CONFIG };
   for (const [field, kind] of Object.entries(FIELDS)) {
     const value = (input as Record<string, unknown>)[field];
     if (value === undefined) continue;
     if (kind === "duration") out[field] = checkDuration(field, value);
-    else if (kind === "boolean") {
-      if (typeof value !== "boolean") throw new InvalidConfigError(field, `${field} must be a boolean; got ${describe(value)}`);
-      out[field] = value;
-    } else out[field] = checkCount(field, value, { min: 1, allowInfinity: kind === "count" });
+    else if (kind === "boolean") out[field] = checkBoolean(field, value);
+    else out[field] = checkCount(field, value, { min: 1, allowInfinity: kind === "count" });
   }
   return Object.freeze(out as unknown as ServerConfig);
 }

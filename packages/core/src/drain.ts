@@ -1,4 +1,4 @@
-import { checkDuration } from "./config.ts";
+import { checkDuration } from "./check.ts";
 
 /**
  * What a drain did: units that finished in time, units destroyed at the deadline, and how long it took.

@@ -1,5 +1,22 @@
 export { formatAddress, parseAddress, toSocketAddress, type AddressInput, type ListenAddress, type SocketAddress } from "./address.ts";
-export { checkCount, checkDuration, checkKnownKeys, DEFAULT_SERVER_CONFIG, validateServerConfig, type ServerConfig } from "./config.ts";
+export {
+  BASE_SERVE_OPTION_KEYS,
+  checkBacklog,
+  checkBaseServeOptions,
+  checkBoolean,
+  checkCount,
+  checkDuration,
+  checkFunction,
+  checkKnownKeys,
+  checkLogger,
+  checkOptionsObject,
+  checkSignal,
+  isAbortSignalLike,
+  isThenable,
+  reusePortSupported,
+  type BaseServeOptions,
+} from "./check.ts";
+export { DEFAULT_SERVER_CONFIG, validateServerConfig, type ServerConfig } from "./config.ts";
 export { channels, CHANNELS, type DrainDoneMessage, type HandlerErrorMessage, type ListenerKind, type ProtocolErrorMessage } from "./diagnostics.ts";
 export { DEFAULT_DRAIN_TIMEOUT, Drain, DrainUnit, type DrainReport, type HandlerContext } from "./drain.ts";
 export {

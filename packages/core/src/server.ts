@@ -1,5 +1,6 @@
 import type { SocketAddress } from "./address.ts";
-import { BuiltServer, checkDuration, ServerBuilder } from "./config.ts";
+import { checkDuration } from "./check.ts";
+import { BuiltServer, ServerBuilder } from "./config.ts";
 import { channels, type ListenerKind } from "./diagnostics.ts";
 import { DEFAULT_DRAIN_TIMEOUT, type Drain, type DrainReport } from "./drain.ts";
 import type { ProtocolError } from "./errors.ts";

@@ -95,8 +95,10 @@ describe("onShutdownSignal", () => {
     expect(calls).toBe(3);
   });
 
-  it("rejects values that are neither", () => {
-    expect(() => onShutdownSignal(42 as never, () => {})).toThrow(TypeError);
+  it("rejects values that are neither with the listeners' InvalidConfigError (signal)", () => {
+    for (const value of [42, "SIGTERM", null, {}, { aborted: "no", addEventListener() {} }]) {
+      expect(() => onShutdownSignal(value as never, () => {})).toThrow(expect.objectContaining({ name: "InvalidConfigError", field: "signal" }));
+    }
   });
 
   it("the helper itself returns a disposable AbortSignal", () => {

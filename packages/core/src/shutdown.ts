@@ -1,3 +1,5 @@
+import { checkSignal, isAbortSignalLike } from "./check.ts";
+
 /**
  * A shutdown trigger: an `AbortSignal`, or any promise-like that settles when shutdown should start.
  *
@@ -66,25 +68,23 @@ export class ShutdownRequested extends Error {
 /**
  * Calls `onShutdown` once when `signal` fires: an `AbortSignal` aborts, or a promise-like settles
  * (either way). Returns a function that stops listening. An already-aborted signal fires at once
- * (on a microtask).
+ * (on a microtask). Anything else throws `InvalidConfigError` (signal).
  *
  * @example
  * ```ts
  * const stop = onShutdownSignal(options.signal, () => server.shutdown());
  * ```
  */
-export function onShutdownSignal(signal: ShutdownSignal | undefined, onShutdown: () => void): () => void {
+export function onShutdownSignal(value: ShutdownSignal | undefined, onShutdown: () => void): () => void {
+  const signal = checkSignal(value);
   if (signal === undefined) return noop;
-  if (isAbortSignal(signal)) {
+  if (isAbortSignalLike(signal)) {
     if (signal.aborted) {
       queueMicrotask(onShutdown);
       return noop;
     }
     signal.addEventListener("abort", onShutdown, { once: true });
     return () => signal.removeEventListener("abort", onShutdown);
-  }
-  if (signal === null || typeof (signal as PromiseLike<unknown>).then !== "function") {
-    throw new TypeError("shutdown signal must be an AbortSignal or a promise-like");
   }
   let live = true;
   const fire = () => {
@@ -97,10 +97,6 @@ export function onShutdownSignal(signal: ShutdownSignal | undefined, onShutdown:
   return () => {
     live = false;
   };
-}
-
-function isAbortSignal(value: unknown): value is AbortSignal {
-  return typeof value === "object" && value !== null && typeof (value as AbortSignal).aborted === "boolean" && typeof (value as AbortSignal).addEventListener === "function";
 }
 
 function noop(): void {}

@@ -1,8 +1,9 @@
 import { setMaxListeners } from "node:events";
 import type * as net from "node:net";
+import { checkFunction, isThenable } from "./check.ts";
 import { channels } from "./diagnostics.ts";
 import { Drain, type DrainUnit, type HandlerContext } from "./drain.ts";
-import { InvalidConfigError, isPeerGone, ProtocolError } from "./errors.ts";
+import { isPeerGone, ProtocolError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { reportHandlerError, reportProtocolError, ServerHandle, type Server } from "./server.ts";
 import { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, validateStreamListenerOptions, type StreamListenerOptions } from "./stream-options.ts";
@@ -133,10 +134,6 @@ function endOnEof(this: net.Socket): void {
 
 function forceClose(socket: net.Socket): void {
   socket.destroy();
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as PromiseLike<unknown>).then === "function";
 }
 
 /** One queued connection's deadline, FIFO order = deadline order (one timeout for all). */
@@ -389,9 +386,7 @@ function onQueuedEnd(this: TrackedSocket): void {
  */
 export async function serveStream<Peer, Address>(init: StreamListenerInit<Peer, Address>): Promise<Server<Address>> {
   validateStreamListenerOptions(init.options);
-  if (typeof init.handler !== "function") {
-    throw new InvalidConfigError("handler", `handler must be a function; got ${typeof init.handler}`);
-  }
+  checkFunction("handler", init.handler);
   const machine = new StreamMachine<Peer, Address>(init);
   // Every handler shares ctx.signal; thousands of them may listen for 'abort' at once.
   setMaxListeners(0, machine.drain.signal);

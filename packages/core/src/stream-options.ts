@@ -1,23 +1,16 @@
-import { checkCount, checkDuration } from "./config.ts";
+import { BASE_SERVE_OPTION_KEYS, checkBaseServeOptions, checkCount, checkDuration, checkOptionsObject, type BaseServeOptions } from "./check.ts";
 import { InvalidConfigError } from "./errors.ts";
-import type { Logger } from "./logger.ts";
-import type { ShutdownSignal } from "./shutdown.ts";
 
 /**
- * Options every stream listener (`@tako/tcp`, `@tako/unix`) accepts. Durations are milliseconds.
+ * Options every stream listener (`@tako/tcp`, `@tako/unix`) accepts: {@link BaseServeOptions}
+ * (`signal`, `drainTimeout`, `logger`) and the connection caps. Durations are milliseconds.
  *
  * @example
  * ```ts
  * const options: StreamListenerOptions = { maxConnections: 512, onMaxConnections: "queue", idleTimeout: 60_000 };
  * ```
  */
-export interface StreamListenerOptions {
-  /** Starts shutdown when it aborts (an `AbortSignal`) or settles (a promise-like). */
-  readonly signal?: ShutdownSignal | undefined;
-  /** How long shutdown waits for in-flight connections before destroying them. Default 30 000. */
-  readonly drainTimeout?: number | undefined;
-  /** A pino-compatible logger. Default: silent, except handler errors to stderr. */
-  readonly logger?: Logger | undefined;
+export interface StreamListenerOptions extends BaseServeOptions {
   /** Most connections served at once. Default `Infinity`. */
   readonly maxConnections?: number | undefined;
   /**
@@ -63,9 +56,7 @@ export const DEFAULT_QUEUE_TIMEOUT = 30_000;
  * ```
  */
 export const STREAM_LISTENER_OPTION_KEYS: readonly string[] = Object.freeze([
-  "signal",
-  "drainTimeout",
-  "logger",
+  ...BASE_SERVE_OPTION_KEYS,
   "maxConnections",
   "onMaxConnections",
   "maxQueue",
@@ -83,27 +74,13 @@ export const STREAM_LISTENER_OPTION_KEYS: readonly string[] = Object.freeze([
  * ```
  */
 export function validateStreamListenerOptions(options: StreamListenerOptions): void {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new InvalidConfigError("options", `options must be an object; got ${options === null ? "null" : typeof options}`);
-  }
-  const o = options as Record<string, unknown>;
-  if (o.drainTimeout !== undefined) checkDuration("drainTimeout", o.drainTimeout);
+  const o = checkOptionsObject("options", options) as Record<string, unknown>;
+  checkBaseServeOptions(options);
   if (o.idleTimeout !== undefined) checkDuration("idleTimeout", o.idleTimeout);
   if (o.queueTimeout !== undefined) checkDuration("queueTimeout", o.queueTimeout);
   if (o.maxConnections !== undefined) checkCount("maxConnections", o.maxConnections, { min: 1, allowInfinity: true });
   if (o.maxQueue !== undefined) checkCount("maxQueue", o.maxQueue, { min: 0 });
   if (o.onMaxConnections !== undefined && o.onMaxConnections !== "queue" && o.onMaxConnections !== "reject") {
     throw new InvalidConfigError("onMaxConnections", `onMaxConnections must be "queue" or "reject"; got ${JSON.stringify(o.onMaxConnections)}`);
-  }
-  if (o.logger !== undefined) {
-    const logger = o.logger as Partial<Logger> | null;
-    if (logger === null || typeof logger !== "object" || typeof logger.error !== "function" || typeof logger.warn !== "function" || typeof logger.info !== "function") {
-      throw new InvalidConfigError("logger", "logger must have error, warn, info and debug methods (pino-compatible)");
-    }
-  }
-  if (o.signal !== undefined) {
-    const signal = o.signal as { aborted?: unknown; addEventListener?: unknown; then?: unknown } | null;
-    const ok = signal !== null && typeof signal === "object" && (typeof signal.then === "function" || (typeof signal.aborted === "boolean" && typeof signal.addEventListener === "function"));
-    if (!ok) throw new InvalidConfigError("signal", "signal must be an AbortSignal or a promise-like");
   }
 }

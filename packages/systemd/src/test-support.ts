@@ -7,15 +7,13 @@ import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AF_UNIX, libc, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, sockaddrUn } from "./native.ts";
 
-/** The preload that maps `@tako/*` to source for child processes. */
-export const SOURCE_HOOKS = fileURLToPath(new URL("../test/fixtures/tako-source.mjs", import.meta.url));
 /** The socket-activated service the tests run (see the file's header). */
 export const SERVICE = fileURLToPath(new URL("../test/fixtures/service.ts", import.meta.url));
 
-/** Node's argv to run a TypeScript file with `@tako/*` resolved to source (Node 22 before 22.18 needs the flag). */
+/** Node's argv to run a TypeScript file with `@tako/*` resolved to source (the `tako-source` condition; Node 22 before 22.18 needs the strip-types flag). */
 export function nodeArgs(file: string, args: string[] = []): string[] {
   const typescript = process.features.typescript ? [] : ["--experimental-strip-types", "--no-warnings=ExperimentalWarning"];
-  return [process.execPath, ...typescript, "--import", SOURCE_HOOKS, file, ...args];
+  return [process.execPath, "--conditions=tako-source", ...typescript, file, ...args];
 }
 
 /** Whether a command is on PATH. */

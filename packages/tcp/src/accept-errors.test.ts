@@ -5,12 +5,14 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { readBytes, waitFor } from "./test-utils.ts";
 
-const fixture = fileURLToPath(new URL("../test/fixtures/serve-from-src.mjs", import.meta.url));
+const fixture = fileURLToPath(new URL("../test/fixtures/serve.ts", import.meta.url));
+/** `@tako/*` from the TypeScript sources (the exports maps' `tako-source` condition); Node 22 before 22.18 needs the flag to run TypeScript. */
+const sourceArgs = ["--conditions=tako-source", ...(process.features.typescript ? [] : ["--experimental-strip-types", "--no-warnings=ExperimentalWarning"])];
 
 describe("accept errors", () => {
   it("running out of file descriptors (EMFILE) does not stop the server; it serves again once descriptors free up", { timeout: 60_000 }, async () => {
     // A child process with a small fd limit, so accepting fails with EMFILE after a few dozen connections.
-    const child = spawn("sh", ["-c", `ulimit -n 48 && exec "$0" "$@"`, process.execPath, fixture, "echo"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("sh", ["-c", `ulimit -n 48 && exec "$0" "$@"`, process.execPath, ...sourceArgs, fixture, "echo"], { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     let stdout = "";

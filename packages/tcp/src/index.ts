@@ -1,5 +1,5 @@
 export { serveTcp, serveTcpWithShutdown, serveTcpWithShutdownAndDrain, type TcpAddressInput, type TcpHandler } from "./serve-tcp.ts";
-export { reusePortSupported, TCP_OPTION_KEYS, type TcpServeOptions } from "./options.ts";
+export { TCP_OPTION_KEYS, type TcpServeOptions } from "./options.ts";
 export {
   BindError,
   CHANNELS,
@@ -7,6 +7,7 @@ export {
   InvalidAddressError,
   InvalidConfigError,
   ProtocolError,
+  reusePortSupported,
   shutdownSignal,
   TakoError,
   UnsupportedError,

@@ -1,4 +1,4 @@
-import { checkDuration, checkKnownKeys, InvalidConfigError, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "@tako/core";
+import { checkBacklog, checkBoolean, checkDuration, checkKnownKeys, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "@tako/core";
 
 /**
  * Options of {@link serveTcp}: the shared stream-listener options plus TCP socket settings.
@@ -32,28 +32,6 @@ export interface TcpServeOptions extends StreamListenerOptions {
  */
 export const TCP_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LISTENER_OPTION_KEYS, "noDelay", "keepAlive", "backlog", "reusePort", "ipv6Only"]);
 
-/** Platforms where the OS has SO_REUSEPORT with the semantics Node's `reusePort` needs. */
-const REUSE_PORT_PLATFORMS: ReadonlySet<string> = new Set(["linux", "freebsd", "sunos", "aix"]);
-
-/**
- * Whether the `reusePort` option works on this platform (Linux, FreeBSD, Solaris, AIX);
- * elsewhere `serveTcp` rejects it with `UnsupportedError`.
- *
- * @example
- * ```ts
- * const server = await serveTcp(9001, handler, { reusePort: reusePortSupported() });
- * ```
- */
-export function reusePortSupported(platform: string = process.platform): boolean {
-  return REUSE_PORT_PLATFORMS.has(platform);
-}
-
-function checkBoolean(field: string, value: unknown): void {
-  if (value !== undefined && typeof value !== "boolean") {
-    throw new InvalidConfigError(field, `${field} must be a boolean; got ${typeof value}`);
-  }
-}
-
 /**
  * Validates {@link TcpServeOptions} (values and unknown keys); throws InvalidConfigError.
  *
@@ -69,10 +47,5 @@ export function validateTcpOptions(options: TcpServeOptions): void {
   checkBoolean("reusePort", options.reusePort);
   checkBoolean("ipv6Only", options.ipv6Only);
   if (options.keepAlive !== undefined && typeof options.keepAlive !== "boolean") checkDuration("keepAlive", options.keepAlive);
-  if (options.backlog !== undefined) {
-    const b = options.backlog;
-    if (typeof b !== "number" || !Number.isInteger(b) || b < 0 || b > 0x7fffffff) {
-      throw new InvalidConfigError("backlog", `backlog must be an integer of at least 0; got ${typeof b === "number" ? b : typeof b}`);
-    }
-  }
+  checkBacklog(options.backlog);
 }

@@ -7,6 +7,7 @@ import {
   isFdAddress,
   listenOnFd,
   parseAddress,
+  reusePortSupported,
   serveStream,
   toSocketAddress,
   UnsupportedError,
@@ -18,7 +19,7 @@ import {
   type ShutdownSignal,
   type SocketAddress,
 } from "@tako/core";
-import { reusePortSupported, validateTcpOptions, type TcpServeOptions } from "./options.ts";
+import { validateTcpOptions, type TcpServeOptions } from "./options.ts";
 
 /**
  * A TCP connection handler: the real `net.Socket`, the peer `{ address, port, family }` and a

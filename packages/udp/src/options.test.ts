@@ -5,6 +5,7 @@ import { BindError, InvalidAddressError, InvalidConfigError, TakoError, Unsuppor
 import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_RECV_BUFFER_SIZE, serveUdp, type ServeUdpOptions, type UdpHandler, type UdpServer } from "@tako/udp";
 import { checkReusePortSupport, resolveUdpOptions } from "./options.ts";
 import { TestClient, waitFor } from "./test-client.ts";
+import { BAD_BASE_OPTIONS } from "@tako/test-kit";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -37,6 +38,14 @@ async function bindRaw(type: "udp4" | "udp6", address: string, port: number, ext
 }
 
 const noop: UdpHandler = () => {};
+
+describe("serveUdp: the options every listener shares (core's checks)", () => {
+  it.each(BAD_BASE_OPTIONS)("refuses %s before binding", async (_what, options, field) => {
+    const port = await freePort();
+    await expect(serveUdp(`127.0.0.1:${port}`, noop, options)).rejects.toMatchObject({ name: "InvalidConfigError", field });
+    await bindRaw("udp4", "127.0.0.1", port); // still free
+  });
+});
 
 describe("bad input is rejected before anything is bound", () => {
   const cases: Array<[string, () => Promise<unknown>, new (...args: never[]) => TakoError, string?]> = [

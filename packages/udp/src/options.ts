@@ -1,7 +1,22 @@
-import { checkCount, checkDuration, checkKnownKeys, DEFAULT_DRAIN_TIMEOUT, InvalidConfigError, UnsupportedError, type Logger, type ShutdownSignal } from "@tako/core";
+import {
+  BASE_SERVE_OPTION_KEYS,
+  checkBaseServeOptions,
+  checkBoolean,
+  checkCount,
+  checkKnownKeys,
+  checkOptionsObject,
+  DEFAULT_DRAIN_TIMEOUT,
+  InvalidConfigError,
+  reusePortSupported,
+  UnsupportedError,
+  type BaseServeOptions,
+  type Logger,
+  type ShutdownSignal,
+} from "@tako/core";
 
 /**
- * Options of {@link serveUdp}. Every field is optional; unknown keys are rejected.
+ * Options of {@link serveUdp}: {@link BaseServeOptions} (`signal`, `drainTimeout`, `logger`) and
+ * the datagram settings. Every field is optional; unknown keys are rejected.
  *
  * @example
  * ```ts
@@ -9,7 +24,7 @@ import { checkCount, checkDuration, checkKnownKeys, DEFAULT_DRAIN_TIMEOUT, Inval
  * await serveUdp("0.0.0.0:9000", handler, options);
  * ```
  */
-export interface ServeUdpOptions {
+export interface ServeUdpOptions extends BaseServeOptions {
   /**
    * Most datagram handlers running at once. A datagram that arrives while this many handlers are
    * in flight is dropped and counted in `stats().dropped`, never queued. Default 1 024.
@@ -31,12 +46,6 @@ export interface ServeUdpOptions {
   readonly reusePort?: boolean;
   /** For an IPv6 address: do not also accept IPv4 on `[::]`. Rejected with an IPv4 address. Default false. */
   readonly ipv6Only?: boolean;
-  /** Shutdown trigger: an `AbortSignal`, or any promise-like that settles when shutdown should start. */
-  readonly signal?: ShutdownSignal;
-  /** How long shutdown waits for in-flight handlers, in ms. Default 30 000. */
-  readonly drainTimeout?: number;
-  /** A pino-compatible logger; without one the server is silent except for handler errors (stderr). */
-  readonly logger?: Logger;
 }
 
 /**
@@ -63,19 +72,7 @@ export const DEFAULT_RECV_BUFFER_SIZE = 4 * 1024 * 1024;
 /** Largest buffer size accepted for `recvBufferSize` / `sendBufferSize` (what `setsockopt` takes: a C int). */
 const MAX_BUFFER_SIZE = 2 ** 31 - 1;
 
-const KNOWN_KEYS: ReadonlyArray<keyof ServeUdpOptions> = [
-  "maxInFlight",
-  "recvBufferSize",
-  "sendBufferSize",
-  "reusePort",
-  "ipv6Only",
-  "signal",
-  "drainTimeout",
-  "logger",
-];
-
-/** Platforms where Node's `dgram` honours `reusePort` (the list in Node's documentation). */
-const REUSE_PORT_PLATFORMS: ReadonlySet<string> = new Set(["linux", "freebsd", "sunos", "aix"]);
+const KNOWN_KEYS: readonly string[] = Object.freeze([...BASE_SERVE_OPTION_KEYS, "maxInFlight", "recvBufferSize", "sendBufferSize", "reusePort", "ipv6Only"]);
 
 /** Validated options with their defaults filled in. */
 export interface ResolvedUdpOptions {
@@ -101,20 +98,16 @@ export interface ResolvedUdpOptions {
  * resolveUdpOptions({ maxInFlight: 0 }); // throws InvalidConfigError (field "maxInFlight")
  * ```
  */
-export function resolveUdpOptions(options: ServeUdpOptions | undefined, platform: string = process.platform): ResolvedUdpOptions {
-  if (options === undefined) options = {};
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new InvalidConfigError("options", `serveUdp options must be an object; got ${options === null ? "null" : typeof options}`);
-  }
+export function resolveUdpOptions(options: ServeUdpOptions = {}, platform: string = process.platform): ResolvedUdpOptions {
+  checkOptionsObject("serveUdp options", options);
   checkKnownKeys("serveUdp options", options, KNOWN_KEYS);
+  checkBaseServeOptions(options);
   const maxInFlight = checkCount("maxInFlight", options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, { min: 1 });
   const recvBufferSize = checkBufferSize("recvBufferSize", options.recvBufferSize ?? DEFAULT_RECV_BUFFER_SIZE);
   const sendBufferSize = options.sendBufferSize === undefined ? undefined : checkBufferSize("sendBufferSize", options.sendBufferSize);
-  const reusePort = checkBoolean("reusePort", options.reusePort ?? false);
-  const ipv6Only = checkBoolean("ipv6Only", options.ipv6Only ?? false);
-  const drainTimeout = checkDuration("drainTimeout", options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT);
-  const signal = checkSignal(options.signal);
-  const logger = checkLogger(options.logger);
+  const reusePort = checkBoolean("reusePort", options.reusePort) ?? false;
+  const ipv6Only = checkBoolean("ipv6Only", options.ipv6Only) ?? false;
+  const { signal, logger, drainTimeout = DEFAULT_DRAIN_TIMEOUT } = options;
   if (reusePort) checkReusePortSupport(platform, process.versions.node);
   return {
     maxInFlight,
@@ -139,8 +132,8 @@ export function resolveUdpOptions(options: ServeUdpOptions | undefined, platform
  * ```
  */
 export function checkReusePortSupport(platform: string, nodeVersion: string): void {
-  if (!REUSE_PORT_PLATFORMS.has(platform)) {
-    throw new UnsupportedError(`reusePort is not supported for UDP on ${platform} (only on ${[...REUSE_PORT_PLATFORMS].join(", ")})`);
+  if (!reusePortSupported(platform)) {
+    throw new UnsupportedError(`reusePort is not supported for UDP on ${platform} (only on Linux, FreeBSD, Solaris and AIX)`);
   }
   const [major = 0, minor = 0] = nodeVersion.split(".").map(Number);
   if (major < 22 || (major === 22 && minor < 12) || (major === 23 && minor < 1)) {
@@ -152,26 +145,4 @@ function checkBufferSize(field: string, value: unknown): number {
   const size = checkCount(field, value, { min: 1 });
   if (size > MAX_BUFFER_SIZE) throw new InvalidConfigError(field, `${field} must be at most ${MAX_BUFFER_SIZE} bytes; got ${size}`);
   return size;
-}
-
-function checkBoolean(field: string, value: unknown): boolean {
-  if (typeof value !== "boolean") throw new InvalidConfigError(field, `${field} must be a boolean; got ${typeof value}`);
-  return value;
-}
-
-function checkSignal(value: unknown): ShutdownSignal | undefined {
-  if (value === undefined) return undefined;
-  if (value instanceof AbortSignal) return value;
-  if (typeof value === "object" && value !== null && typeof (value as PromiseLike<unknown>).then === "function") return value as PromiseLike<unknown>;
-  throw new InvalidConfigError("signal", `signal must be an AbortSignal or a promise-like; got ${value === null ? "null" : typeof value}`);
-}
-
-function checkLogger(value: unknown): Logger | undefined {
-  if (value === undefined) return undefined;
-  const ok =
-    typeof value === "object" &&
-    value !== null &&
-    (["error", "warn", "info", "debug"] as const).every((level) => typeof (value as Record<string, unknown>)[level] === "function");
-  if (!ok) throw new InvalidConfigError("logger", "logger must have error, warn, info and debug methods (pino satisfies this)");
-  return value as Logger;
 }

@@ -5,10 +5,12 @@ import { isIP } from "node:net";
 import {
   BindError,
   channels,
+  checkFunction,
   Drain,
   formatAddress,
   InvalidConfigError,
   isFdAddress,
+  isThenable,
   parseAddress,
   ProtocolError,
   reportHandlerError,
@@ -136,7 +138,7 @@ export type UdpAddressInput = AddressInput | FdAddress;
  * ```
  */
 export async function serveUdp(addr: UdpAddressInput, handler: UdpHandler, options?: ServeUdpOptions): Promise<UdpServer> {
-  if (typeof handler !== "function") throw new InvalidConfigError("handler", `serveUdp handler must be a function; got ${typeof handler}`);
+  checkFunction("handler", handler);
   const config = resolveUdpOptions(options);
   if (isFdAddress(addr)) {
     const inherited = await bindInheritedUdp(addr, options, lookupLiteral);
@@ -340,7 +342,7 @@ class Receiver {
       return;
     }
     this.#calling = false;
-    if (result === undefined || result === null || typeof (result as Partial<PromiseLike<void>>).then !== "function") {
+    if (!isThenable(result)) {
       this.#releaseCallingUnit();
       this.#closed(peer);
       return;

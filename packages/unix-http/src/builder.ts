@@ -1,4 +1,4 @@
-import { BuiltServer, checkKnownKeys, InvalidConfigError, ServerBuilder, type Server as CoreServer } from "@tako/core";
+import { BuiltServer, checkKnownKeys, checkOptionsObject, InvalidConfigError, ServerBuilder, type Server as CoreServer } from "@tako/core";
 import type { UnixAddressInput } from "@tako/unix";
 import type { Router } from "./router.ts";
 import { serveUnixHttp, type ServeUnixHttpOptions } from "./serve.ts";
@@ -30,8 +30,8 @@ export function spawnUnixHttp(path: UnixAddressInput, router: Router, built?: Bu
   if (built !== undefined && !(built instanceof BuiltServer)) {
     return Promise.reject(new InvalidConfigError("built", "spawnUnixHttp takes what Server.builder().config(c).build() returns"));
   }
-  if (typeof options !== "object" || options === null) return Promise.reject(new InvalidConfigError("options", "spawnUnixHttp options must be an object"));
   try {
+    checkOptionsObject("spawnUnixHttp options", options);
     checkKnownKeys("spawnUnixHttp options", options, SPAWN_OPTION_KEYS);
   } catch (error) {
     return Promise.reject(error);

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from "node:http";
-import { channels, type Logger } from "@tako/core";
+import { channels, checkLogger, isThenable, type Logger } from "@tako/core";
 import { UnixPeerAddr } from "@tako/unix";
 import { addRoute, createRouter, findAllRoutes, routeNodeKeys, compareRoutes, type RouterContext } from "rou3";
 import { compileRouter } from "rou3/compiler";
@@ -194,7 +194,7 @@ export class Router {
   readonly #host: RequestHost;
 
   constructor(options: RouterOptions = {}) {
-    const logger = options.logger;
+    const logger = checkLogger(options.logger);
     this.#host = {
       report(error, peer) {
         if (channels.handlerError.hasSubscribers) channels.handlerError.publish({ kind: "unix-http", server: undefined, peer, error });
@@ -573,7 +573,3 @@ function errorResponse(error: HttpError): Response {
   }
 }
 
-/** @internal Whether `value` is a promise or other thenable. */
-export function isThenable<T>(value: unknown): value is PromiseLike<T> {
-  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
-}

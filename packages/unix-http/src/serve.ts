@@ -2,11 +2,14 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { Socket } from "node:net";
 import {
   channels,
+  checkBaseServeOptions,
   checkKnownKeys,
+  checkOptionsObject,
   DEFAULT_SERVER_CONFIG,
   Drain,
   InvalidConfigError,
   isPeerGone,
+  isThenable,
   reportHandlerError,
   ServerHandle,
   validateServerConfig,
@@ -22,7 +25,7 @@ import { HttpError } from "./errors.ts";
 import { NodeRequest } from "./node-request.ts";
 import { send } from "./node-send.ts";
 import type { HandlerResult } from "./response.ts";
-import { isThenable, kFail, kHandle, Router, type MaybePromise } from "./router.ts";
+import { kFail, kHandle, Router, type MaybePromise } from "./router.ts";
 
 /**
  * Options of {@link serveUnixHttp}: every {@link ServerConfig} field (all optional, defaults as in
@@ -76,14 +79,11 @@ const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
  */
 export async function serveUnixHttp(path: UnixAddressInput, router: Router, options: ServeUnixHttpOptions = {}): Promise<Server<string>> {
   if (!(router instanceof Router)) throw new InvalidConfigError("router", "serveUnixHttp needs a Router (new Router())");
-  if (typeof options !== "object" || options === null) throw new InvalidConfigError("options", "serveUnixHttp options must be an object");
+  checkOptionsObject("serveUnixHttp options", options);
   checkKnownKeys("serveUnixHttp options", options, SERVE_UNIX_HTTP_OPTION_KEYS);
   const { signal, logger, mode, backlog, ...rest } = options;
   const config = validateServerConfig(definedOnly(rest) as Partial<ServerConfig>);
-  if (signal !== undefined && !isSignal(signal)) throw new InvalidConfigError("signal", "signal must be an AbortSignal or a promise-like");
-  if (logger !== undefined && (typeof logger !== "object" || logger === null || typeof logger.error !== "function")) {
-    throw new InvalidConfigError("logger", "logger must be a pino-compatible logger (with error, warn, info and debug methods)");
-  }
+  checkBaseServeOptions({ signal, logger });
   const bindOptions = definedOnly({ mode, backlog }) as BindUnixSocketOptions;
   const target = validateUnixSocketOptions(path, bindOptions);
   const listener = new UnixHttpListener(router, config, target.address, logger);
@@ -124,7 +124,7 @@ export function serveUnixHttpWithShutdownAndDrain(path: UnixAddressInput, router
  * ```
  */
 export async function serveUnixHttpWithConfig(path: UnixAddressInput, router: Router, config: Partial<ServerConfig>): Promise<Server<string>> {
-  if (typeof config !== "object" || config === null) throw new InvalidConfigError("config", "ServerConfig must be an object");
+  checkOptionsObject("ServerConfig", config, "config");
   checkKnownKeys("ServerConfig", config, CONFIG_KEYS);
   return serveUnixHttp(path, router, config);
 }
@@ -148,11 +148,6 @@ function definedOnly(object: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(object)) if (value !== undefined) out[key] = value;
   return out;
-}
-
-function isSignal(value: unknown): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  return typeof (value as AbortSignal).addEventListener === "function" || typeof (value as PromiseLike<unknown>).then === "function";
 }
 
 /**

@@ -2,7 +2,7 @@ import { constants as fsConstants } from "node:fs";
 import { chmod, link, lstat, mkdtemp, open, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { connect, type Server as NetServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
-import { BindError, checkKnownKeys, InvalidConfigError, InvalidSocketPathError, listenOnFd, TakoError } from "@tako/core";
+import { BindError, checkBacklog, checkKnownKeys, checkOptionsObject, InvalidConfigError, InvalidSocketPathError, listenOnFd, TakoError } from "@tako/core";
 import { MAX_SOCKET_PATH_BYTES, type SocketPath } from "./socket-path.ts";
 import { resolveUnixAddress, type UnixAddressInput } from "./unix-address.ts";
 
@@ -123,9 +123,7 @@ export function bindUnixSocket(server: NetServer, path: UnixAddressInput, option
  */
 export function validateUnixSocketOptions(path: UnixAddressInput, options: BindUnixSocketOptions = {}): SocketPath {
   const target = resolveUnixAddress(path, "the Unix socket listener");
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new InvalidConfigError("options", "bindUnixSocket options must be an object");
-  }
+  checkOptionsObject("bindUnixSocket options", options);
   checkKnownKeys("bindUnixSocket options", options, BIND_UNIX_SOCKET_OPTION_KEYS);
   checkModeAndBacklog(target, options);
   return target;
@@ -145,9 +143,7 @@ export function checkModeAndBacklog(target: SocketPath, options: BindUnixSocketO
       throw new InvalidConfigError("mode", `mode cannot apply to the abstract socket ${target.address}: it has no file (abstract sockets have no permissions)`);
     }
   }
-  if (backlog !== undefined && (typeof backlog !== "number" || !Number.isInteger(backlog) || backlog < 0 || backlog > 0x7fffffff)) {
-    throw new InvalidConfigError("backlog", `backlog must be an integer of at least 0; got ${String(backlog)}`);
-  }
+  checkBacklog(backlog);
 }
 
 /** @internal {@link bindUnixSocket} with a forced strategy, so tests reach every branch. */

@@ -1,4 +1,4 @@
-import { checkKnownKeys, InvalidConfigError, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "@tako/core";
+import { checkKnownKeys, checkOptionsObject, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "@tako/core";
 import { checkModeAndBacklog } from "./bind-unix.ts";
 import { resolveUnixAddress, type UnixAddressInput } from "./unix-address.ts";
 import type { SocketPath } from "./socket-path.ts";
@@ -41,9 +41,7 @@ export const UNIX_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LIST
  */
 export function validateUnixOptions(path: UnixAddressInput, options: UnixServeOptions): SocketPath {
   const target = resolveUnixAddress(path, "serveUnix");
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new InvalidConfigError("options", `serveUnix options must be an object; got ${options === null ? "null" : typeof options}`);
-  }
+  checkOptionsObject("serveUnix options", options);
   validateStreamListenerOptions(options);
   checkKnownKeys("serveUnix options", options, UNIX_OPTION_KEYS);
   checkModeAndBacklog(target, options);

@@ -1,5 +1,5 @@
 import * as net from "node:net";
-import { InvalidConfigError, serveStream, type HandlerContext, type Server, type ShutdownSignal } from "@tako/core";
+import { serveStream, type HandlerContext, type Server, type ShutdownSignal } from "@tako/core";
 import { bindUnixSocket } from "./bind-unix.ts";
 import type { UnixAddressInput } from "./unix-address.ts";
 import { validateUnixOptions, type UnixServeOptions } from "./options.ts";
@@ -59,9 +59,6 @@ function peerOf(): UnixPeerAddr {
  */
 export async function serveUnix(path: UnixAddressInput, handler: UnixHandler, options: UnixServeOptions = {}): Promise<Server<string>> {
   validateUnixOptions(path, options);
-  if (typeof handler !== "function") {
-    throw new InvalidConfigError("handler", `handler must be a function; got ${typeof handler}`);
-  }
   const { mode, backlog } = options;
   return serveStream<UnixPeerAddr, string>({
     kind: "unix",

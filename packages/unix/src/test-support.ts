@@ -4,7 +4,6 @@ import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { fileURLToPath } from "node:url";
 
 /** A fresh short directory under the temp dir for socket files; `remove()` deletes it. */
 export function socketDir(): { dir: string; path(name?: string): string; remove(): void } {
@@ -77,8 +76,12 @@ export async function connectOutcome(path: string): Promise<string> {
   });
 }
 
-/** The preload that maps `@tako/*` to source for child processes. */
-export const SOURCE_HOOKS = fileURLToPath(new URL("../test/fixtures/tako-source.mjs", import.meta.url));
+/**
+ * Node flags that make a child run the code under test: `@tako/*` resolved to the TypeScript
+ * sources through the exports maps' `tako-source` condition, as in the tests themselves (Node 22
+ * before 22.18 needs the flag to run TypeScript; later versions accept it silently).
+ */
+export const SOURCE_ARGS: readonly string[] = ["--conditions=tako-source", ...(process.features.typescript ? [] : ["--experimental-strip-types", "--no-warnings=ExperimentalWarning"])];
 
 /** How a child is started: as another user, or through a wrapper command such as `setpriv`. */
 interface ChildOptions {
@@ -111,9 +114,7 @@ export function hasCommand(name: string): boolean {
 }
 
 function watchChild(args: string[], { wrap = [], ...ids }: ChildOptions) {
-  // Node 22 before 22.18 needs the flag to run TypeScript; later versions accept it silently.
-  const typescript = process.features.typescript ? [] : ["--experimental-strip-types", "--no-warnings=ExperimentalWarning"];
-  const command = [...wrap, process.execPath, ...typescript, "--import", SOURCE_HOOKS, ...args];
+  const command = [...wrap, process.execPath, ...SOURCE_ARGS, ...args];
   const child = spawn(command[0] as string, command.slice(1), { stdio: ["ignore", "pipe", "pipe"], ...ids });
   let out = "";
   let err = "";
