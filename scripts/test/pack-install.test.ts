@@ -17,7 +17,7 @@ const pnpm = which("pnpm");
 const npm = which("npm");
 
 /** The listeners a user installs on their own, with the script each fresh project runs. */
-const LISTENERS = ["@tako/tcp", "@tako/udp", "@tako/unix", "@tako/unix-http"] as const;
+const LISTENERS = ["@tako/tcp", "@tako/udp", "@tako/unix", "@tako/unix-http", "@tako/systemd"] as const;
 type Listener = (typeof LISTENERS)[number];
 
 /** Kills a smoke script that hangs, so a broken shutdown fails the test instead of stalling it. */
@@ -111,6 +111,27 @@ const report = await server.shutdown();
 const socketFileLeft = existsSync(path);
 rmSync(dir, { recursive: true, force: true });
 console.log(JSON.stringify({ root, peer, report, socketFileLeft }));
+`,
+  // A real receiver (socat as the service manager) gets the datagrams sent through koffi.
+  "@tako/systemd": `import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { listenFds, notify, ready, status } from "@tako/systemd";
+${GUARD}
+const dir = mkdtempSync(join(tmpdir(), "tk-"));
+const path = join(dir, "notify.sock");
+const unset = { notify: notify({ READY: 1 }), fds: listenFds() };
+const manager = spawn("socat", ["-u", \`UNIX-RECV:\${path}\`, "STDOUT"], { stdio: ["ignore", "pipe", "inherit"] });
+let received = "";
+manager.stdout.setEncoding("utf8").on("data", (chunk: string) => (received += chunk));
+while (!existsSync(path)) await new Promise((resolve) => setTimeout(resolve, 10));
+process.env.NOTIFY_SOCKET = path;
+const sent = [ready("smoke"), status("still here")];
+while (!received.includes("still here")) await new Promise((resolve) => setTimeout(resolve, 10));
+manager.kill();
+rmSync(dir, { recursive: true, force: true });
+console.log(JSON.stringify({ unset, sent, received }));
 `,
 };
 
@@ -307,6 +328,8 @@ describe.each(LISTENERS.map((name) => [name] as const))("%s installed alone with
       expect(out).toMatchObject({ reply: "hello over tcp\n", report: cleanReport, stats: { accepted: 1, handlerErrors: 0, active: 0 } });
     } else if (name === "@tako/udp") {
       expect(out).toMatchObject({ reply: "hello over udp", report: cleanReport, stats: { handlerErrors: 0, active: 0 } });
+    } else if (name === "@tako/systemd") {
+      expect(out).toEqual({ unset: { notify: false, fds: [] }, sent: [true, true], received: "READY=1\nSTATUS=smokeSTATUS=still here" });
     } else if (name === "@tako/unix") {
       expect(out).toMatchObject({ address: true, reply: `{"peer":{"path":null},"isUnixPeerAddr":true}\nhello over unix\n`, report: cleanReport, socketFileLeft: false });
     } else {
