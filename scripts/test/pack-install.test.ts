@@ -25,8 +25,12 @@ const GUARD = `setTimeout(() => { console.error("smoke script timed out"); proce
 
 const SMOKE: Record<Listener, string> = {
   "@tako/tcp": `import { connect } from "node:net";
+import { checkDuration, serveStream, type StreamHandler } from "@tako/core/listener";
 import { serveTcp, type TcpHandler } from "@tako/tcp";
 ${GUARD}
+// The package authors' subpath resolves, from the tarball, with its types.
+const machine: StreamHandler<unknown> = () => {};
+const listener = { serveStream: typeof serveStream, machine: typeof machine, drainTimeout: checkDuration("drainTimeout", 5) };
 const echo: TcpHandler = async (socket) => {
   for await (const chunk of socket) socket.write(chunk as Buffer);
 };
@@ -40,7 +44,7 @@ const reply = await new Promise<string>((resolve, reject) => {
   client.on("error", reject);
 });
 const report = await server.shutdown();
-console.log(JSON.stringify({ reply, report, stats: server.stats() }));
+console.log(JSON.stringify({ reply, report, stats: server.stats(), listener }));
 `,
   "@tako/udp": `import { createSocket } from "node:dgram";
 import { serveUdp } from "@tako/udp";
@@ -325,7 +329,12 @@ describe.each(LISTENERS.map((name) => [name] as const))("%s installed alone with
     const out = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "null") as Record<string, unknown>;
     const cleanReport = { drained: expect.any(Number), forced: 0, durationMs: expect.any(Number) };
     if (name === "@tako/tcp") {
-      expect(out).toMatchObject({ reply: "hello over tcp\n", report: cleanReport, stats: { accepted: 1, handlerErrors: 0, active: 0 } });
+      expect(out).toMatchObject({
+        reply: "hello over tcp\n",
+        report: cleanReport,
+        stats: { accepted: 1, handlerErrors: 0, active: 0 },
+        listener: { serveStream: "function", machine: "function", drainTimeout: 5 },
+      });
     } else if (name === "@tako/udp") {
       expect(out).toMatchObject({ reply: "hello over udp", report: cleanReport, stats: { handlerErrors: 0, active: 0 } });
     } else if (name === "@tako/systemd") {

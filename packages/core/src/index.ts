@@ -1,24 +1,11 @@
-export { formatAddress, parseAddress, toSocketAddress, type AddressInput, type ListenAddress, type SocketAddress } from "./address.ts";
-export {
-  BASE_SERVE_OPTION_KEYS,
-  checkBacklog,
-  checkBaseServeOptions,
-  checkBoolean,
-  checkCount,
-  checkDuration,
-  checkFunction,
-  checkKnownKeys,
-  checkLogger,
-  checkOptionsObject,
-  checkSignal,
-  isAbortSignalLike,
-  isThenable,
-  reusePortSupported,
-  type BaseServeOptions,
-} from "./check.ts";
-export { DEFAULT_SERVER_CONFIG, validateServerConfig, type ServerConfig } from "./config.ts";
-export { channels, CHANNELS, type DrainDoneMessage, type HandlerErrorMessage, type ListenerKind, type ProtocolErrorMessage } from "./diagnostics.ts";
-export { DEFAULT_DRAIN_TIMEOUT, Drain, DrainUnit, type DrainReport, type HandlerContext } from "./drain.ts";
+// @tako/core: what a user of Tako's listeners needs (errors, shutdown signals, the server handle's
+// types, ServerConfig, addresses, the diagnostics channel names). What only the listener packages
+// use (the stream machine, the handle, the drain, the option checks) is `@tako/core/listener`.
+export { formatAddress, parseAddress, type AddressInput, type ListenAddress, type SocketAddress } from "./address.ts";
+export { reusePortSupported } from "./check.ts";
+export { BuiltServer, DEFAULT_SERVER_CONFIG, ServerBuilder, validateServerConfig, type ServerConfig } from "./config.ts";
+export { CHANNELS, type DrainDoneMessage, type HandlerErrorMessage, type ListenerKind, type ProtocolErrorMessage } from "./diagnostics.ts";
+export { DEFAULT_DRAIN_TIMEOUT, type DrainReport, type HandlerContext } from "./drain.ts";
 export {
   BindError,
   ClosedError,
@@ -32,19 +19,7 @@ export {
   UnsupportedError,
 } from "./errors.ts";
 export type { Logger } from "./logger.ts";
-export {
-  BuiltServer,
-  reportHandlerError,
-  reportProtocolError,
-  Server,
-  ServerBuilder,
-  ServerHandle,
-  type Counters,
-  type ServerHandleInit,
-  type ServerStats,
-  type ShutdownOptions,
-} from "./server.ts";
-export { onShutdownSignal, shutdownSignal, ShutdownRequested, type DisposableAbortSignal, type ShutdownSignal } from "./shutdown.ts";
-export { serveStream, type StreamHandler, type StreamListenerInit } from "./stream-listener.ts";
-export { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "./stream-options.ts";
-export { checkListenFd, inspectFd, isFdAddress, listenOnFd, type FdAddress, type FdInfo } from "./fd-socket.ts";
+export { Server, type ServerStats, type ShutdownOptions } from "./server.ts";
+export { shutdownSignal, ShutdownRequested, type DisposableAbortSignal, type ShutdownSignal } from "./shutdown.ts";
+export { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, type StreamListenerOptions } from "./stream-options.ts";
+export type { FdAddress } from "./fd-socket.ts";

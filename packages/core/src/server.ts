@@ -1,6 +1,6 @@
 import type { SocketAddress } from "./address.ts";
 import { checkDuration } from "./check.ts";
-import { BuiltServer, ServerBuilder } from "./config.ts";
+import { ServerBuilder } from "./config.ts";
 import { channels, type ListenerKind } from "./diagnostics.ts";
 import { DEFAULT_DRAIN_TIMEOUT, type Drain, type DrainReport } from "./drain.ts";
 import type { ProtocolError } from "./errors.ts";
@@ -8,7 +8,7 @@ import type { Logger } from "./logger.ts";
 import { onShutdownSignal, type ShutdownSignal } from "./shutdown.ts";
 
 /**
- * Counters every server keeps; `dropped` only for UDP.
+ * Counters every server keeps (UDP adds `dropped` and `sendErrors`).
  *
  * @example
  * ```ts
@@ -26,8 +26,6 @@ export interface ServerStats {
   readonly handlerErrors: number;
   /** Connections (or datagrams) ended because the peer broke the protocol (a {@link ProtocolError}). */
   readonly protocolErrors: number;
-  /** UDP only: datagrams dropped because `maxInFlight` handlers were already running. */
-  readonly dropped?: number;
 }
 
 /**
@@ -79,7 +77,6 @@ export interface Server<Address = SocketAddress | string> {
 export const Server: { builder(): ServerBuilder } = Object.freeze({
   builder: () => new ServerBuilder(),
 });
-export { BuiltServer, ServerBuilder };
 
 /**
  * Mutable counters behind {@link ServerStats}; listeners increment them.
@@ -94,7 +91,6 @@ export interface Counters {
   rejected: number;
   handlerErrors: number;
   protocolErrors: number;
-  dropped: number;
 }
 
 /**
@@ -103,7 +99,7 @@ export interface Counters {
  * @example
  * ```ts
  * const init: ServerHandleInit<SocketAddress> = {
- *   kind: "udp", address, drain, countsDrops: true,
+ *   kind: "udp", address, drain,
  *   stopAccepting: () => socket.removeListener("message", onMessage),
  *   afterDrain: () => new Promise<void>((resolve) => socket.close(() => resolve())),
  * };
@@ -116,8 +112,6 @@ export interface ServerHandleInit<Address> {
   readonly drainTimeout?: number | undefined;
   readonly signal?: ShutdownSignal | undefined;
   readonly logger?: Logger | undefined;
-  /** Whether stats include `dropped` (UDP). */
-  readonly countsDrops?: boolean;
   /** Step 1 of the drain: stop accepting now (close the listening socket). Must not wait for connections. */
   stopAccepting(): void | Promise<void>;
   /** Step 2, optional: tell live connections that shutdown began (beyond the shared signal). */
@@ -141,7 +135,7 @@ export class ServerHandle<Address> implements Server<Address> {
   readonly address: Address;
   readonly finished: Promise<DrainReport>;
   /** The counters this server's listener increments. */
-  readonly counters: Counters = { accepted: 0, rejected: 0, handlerErrors: 0, protocolErrors: 0, dropped: 0 };
+  readonly counters: Counters = { accepted: 0, rejected: 0, handlerErrors: 0, protocolErrors: 0 };
   readonly #init: ServerHandleInit<Address>;
   readonly #drainTimeout: number;
   #resolveFinished!: (report: DrainReport) => void;
@@ -165,9 +159,8 @@ export class ServerHandle<Address> implements Server<Address> {
   }
 
   stats(): ServerStats {
-    const { accepted, rejected, handlerErrors, protocolErrors, dropped } = this.counters;
-    const active = this.#init.drain.active;
-    return this.#init.countsDrops ? { active, accepted, rejected, handlerErrors, protocolErrors, dropped } : { active, accepted, rejected, handlerErrors, protocolErrors };
+    const { accepted, rejected, handlerErrors, protocolErrors } = this.counters;
+    return { active: this.#init.drain.active, accepted, rejected, handlerErrors, protocolErrors };
   }
 
   shutdown(options: ShutdownOptions = {}): Promise<DrainReport> {

@@ -2,4 +2,5 @@ export { listenFds, SD_LISTEN_FDS_START, type ListenFd, type ListenFdsOptions } 
 export { extendTimeout, notify, ready, reloading, status, stopping, watchdog, watchdogInterval, type NotifyFields } from "./notify.ts";
 export { notifyLifecycle, type Lifecycle, type LifecycleOptions } from "./lifecycle.ts";
 export { SystemCallError } from "./native.ts";
-export { inspectFd, InvalidConfigError, TakoError, UnsupportedError, type FdAddress, type FdInfo } from "@tako/core";
+export { InvalidConfigError, TakoError, UnsupportedError, type FdAddress } from "@tako/core";
+export { inspectFd, type FdInfo } from "@tako/core/listener";

@@ -1,5 +1,6 @@
 import * as diagnosticsChannel from "node:diagnostics_channel";
-import { CHANNELS, checkDuration, checkKnownKeys, InvalidConfigError, type DrainReport } from "@tako/core";
+import { CHANNELS, InvalidConfigError, type DrainReport } from "@tako/core";
+import { checkDuration, checkKnownKeys } from "@tako/core/listener";
 import { notify, watchdogInterval, type NotifyFields } from "./notify.ts";
 
 /** What {@link notifyLifecycle} needs of a server: any Tako handle (`serveTcp`, `serveUdp`, `serveUnix`, `serveUnixHttp`). */

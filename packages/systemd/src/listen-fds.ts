@@ -1,4 +1,5 @@
-import { checkKnownKeys, inspectFd, InvalidConfigError, type SocketAddress } from "@tako/core";
+import { InvalidConfigError, type SocketAddress } from "@tako/core";
+import { checkKnownKeys, inspectFd } from "@tako/core/listener";
 import { setCloseOnExec } from "./native.ts";
 
 /**

@@ -1,4 +1,5 @@
-import { checkDuration, InvalidConfigError } from "@tako/core";
+import { InvalidConfigError } from "@tako/core";
+import { checkDuration } from "@tako/core/listener";
 import { sendDatagram } from "./native.ts";
 
 /**

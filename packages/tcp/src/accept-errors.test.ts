@@ -3,7 +3,7 @@ import { once } from "node:events";
 import * as net from "node:net";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { readBytes, waitFor } from "./test-utils.ts";
+import { readBytes, waitFor } from "./test-support.ts";
 
 const fixture = fileURLToPath(new URL("../test/fixtures/serve.ts", import.meta.url));
 /** `@tako/*` from the TypeScript sources (the exports maps' `tako-source` condition); Node 22 before 22.18 needs the flag to run TypeScript. */

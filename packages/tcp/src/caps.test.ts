@@ -2,7 +2,7 @@ import { once } from "node:events";
 import type * as net from "node:net";
 import { describe, expect, it } from "vitest";
 import { serveTcp, type TcpHandler } from "@tako/tcp";
-import { closed, connect, readAll, readBytes, sleep, waitFor } from "./test-utils.ts";
+import { closed, connect, readAll, readBytes, sleep, waitFor } from "./test-support.ts";
 
 const echo: TcpHandler = async (socket) => {
   for await (const chunk of socket) socket.write(chunk);

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { CHANNELS, serveTcp, type TcpHandler } from "@tako/tcp";
-import { closed, connect, readAll, readBytes, tryConnect } from "./test-utils.ts";
+import { closed, connect, readAll, readBytes, tryConnect } from "./test-support.ts";
 
 /** A line protocol that stops at a message boundary when the drain starts, then says goodbye. */
 const politeLines: TcpHandler = async (socket, _peer, { signal }) => {

@@ -3,7 +3,7 @@ import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { CHANNELS, FrameTooLargeError, serveTcp, type SocketAddress, type TcpHandler } from "@tako/tcp";
-import { closed, connect, readAll, readBytes, recordingLogger, sleep } from "./test-utils.ts";
+import { closed, connect, readAll, readBytes, recordingLogger, sleep } from "./test-support.ts";
 
 interface HandlerErrorMessage {
   kind: string;

@@ -1,23 +1,23 @@
 export { serveTcp, serveTcpWithShutdown, serveTcpWithShutdownAndDrain, type TcpAddressInput, type TcpHandler } from "./serve-tcp.ts";
-export { TCP_OPTION_KEYS, type TcpServeOptions } from "./options.ts";
+export { SERVE_TCP_OPTION_KEYS, type ServeTcpOptions } from "./options.ts";
+// From @tako/core, the same list in every listener package (scripts/test/docs.test.ts checks it):
+// every error class, the shutdown trigger, the channel names and the handle's types.
 export {
   BindError,
   CHANNELS,
+  ClosedError,
   FrameTooLargeError,
   InvalidAddressError,
   InvalidConfigError,
+  InvalidSocketPathError,
   ProtocolError,
-  reusePortSupported,
   shutdownSignal,
   TakoError,
   UnsupportedError,
-  type AddressInput,
   type DrainReport,
-  type FdAddress,
-  type HandlerContext,
   type Logger,
-  type Server,
   type ServerStats,
   type ShutdownSignal,
-  type SocketAddress,
 } from "@tako/core";
+// And what this listener's own signatures use.
+export { reusePortSupported, type AddressInput, type FdAddress, type HandlerContext, type Server, type SocketAddress } from "@tako/core";

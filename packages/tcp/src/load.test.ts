@@ -3,7 +3,7 @@ import * as net from "node:net";
 import { pipeline } from "node:stream/promises";
 import { describe, expect, it } from "vitest";
 import { serveTcp, type TcpHandler } from "@tako/tcp";
-import { sleep } from "./test-utils.ts";
+import { sleep } from "./test-support.ts";
 
 const echo: TcpHandler = (socket) => pipeline(socket, socket);
 

@@ -2,7 +2,7 @@ import * as net from "node:net";
 import { BAD_BASE_OPTIONS, recordingLogger } from "@tako/test-kit";
 import { describe, expect, it } from "vitest";
 import { serveTcp } from "@tako/tcp";
-import { connect, readAll } from "./test-utils.ts";
+import { connect, readAll } from "./test-support.ts";
 
 describe("serveTcp: the options every listener shares (core's checks)", () => {
   it.each(BAD_BASE_OPTIONS)("refuses %s before binding", async (_what, options, field) => {

@@ -1,4 +1,5 @@
-import { checkBacklog, checkBoolean, checkDuration, checkKnownKeys, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "@tako/core";
+import { type StreamListenerOptions } from "@tako/core";
+import { checkBacklog, checkBoolean, checkDuration, checkKnownKeys, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions } from "@tako/core/listener";
 
 /**
  * Options of {@link serveTcp}: the shared stream-listener options plus TCP socket settings.
@@ -9,7 +10,7 @@ import { checkBacklog, checkBoolean, checkDuration, checkKnownKeys, STREAM_LISTE
  * await serveTcp("0.0.0.0:9001", handler, { maxConnections: 1_000, idleTimeout: 60_000, keepAlive: 30_000 });
  * ```
  */
-export interface TcpServeOptions extends StreamListenerOptions {
+export interface ServeTcpOptions extends StreamListenerOptions {
   /** TCP_NODELAY on accepted sockets (Nagle off). Default `true`. */
   readonly noDelay?: boolean | undefined;
   /** TCP keep-alive on accepted sockets: `true`, or the initial delay in ms. Default `false` (off). */
@@ -23,26 +24,26 @@ export interface TcpServeOptions extends StreamListenerOptions {
 }
 
 /**
- * Every key {@link TcpServeOptions} knows; anything else is rejected.
+ * Every key {@link ServeTcpOptions} knows; anything else is rejected.
  *
  * @example
  * ```ts
- * TCP_OPTION_KEYS.includes("noDelay"); // true
+ * SERVE_TCP_OPTION_KEYS.includes("noDelay"); // true
  * ```
  */
-export const TCP_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LISTENER_OPTION_KEYS, "noDelay", "keepAlive", "backlog", "reusePort", "ipv6Only"]);
+export const SERVE_TCP_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LISTENER_OPTION_KEYS, "noDelay", "keepAlive", "backlog", "reusePort", "ipv6Only"]);
 
 /**
- * Validates {@link TcpServeOptions} (values and unknown keys); throws InvalidConfigError.
+ * Validates {@link ServeTcpOptions} (values and unknown keys); throws InvalidConfigError.
  *
  * @example
  * ```ts
  * validateTcpOptions({ noDelay: "yes" }); // throws InvalidConfigError (noDelay)
  * ```
  */
-export function validateTcpOptions(options: TcpServeOptions): void {
+export function validateTcpOptions(options: ServeTcpOptions): void {
   validateStreamListenerOptions(options);
-  checkKnownKeys("serveTcp options", options, TCP_OPTION_KEYS);
+  checkKnownKeys("serveTcp options", options, SERVE_TCP_OPTION_KEYS);
   checkBoolean("noDelay", options.noDelay);
   checkBoolean("reusePort", options.reusePort);
   checkBoolean("ipv6Only", options.ipv6Only);

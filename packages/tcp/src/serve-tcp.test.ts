@@ -13,7 +13,7 @@ import {
   type SocketAddress,
   type TcpHandler,
 } from "@tako/tcp";
-import { connect, readAll, readBytes, tryConnect } from "./test-utils.ts";
+import { connect, readAll, readBytes, tryConnect } from "./test-support.ts";
 
 const echo: TcpHandler = async (socket) => {
   for await (const chunk of socket) socket.write(chunk);

@@ -1,15 +1,10 @@
 import * as net from "node:net";
 import {
   BindError,
-  checkListenFd,
   formatAddress,
   InvalidConfigError,
-  isFdAddress,
-  listenOnFd,
   parseAddress,
   reusePortSupported,
-  serveStream,
-  toSocketAddress,
   UnsupportedError,
   type AddressInput,
   type FdAddress,
@@ -19,7 +14,8 @@ import {
   type ShutdownSignal,
   type SocketAddress,
 } from "@tako/core";
-import { validateTcpOptions, type TcpServeOptions } from "./options.ts";
+import { checkListenFd, isFdAddress, listenOnFd, serveStream, toSocketAddress } from "@tako/core/listener";
+import { validateTcpOptions, type ServeTcpOptions } from "./options.ts";
 
 /**
  * A TCP connection handler: the real `net.Socket`, the peer `{ address, port, family }` and a
@@ -48,7 +44,7 @@ function peerOf(socket: net.Socket): SocketAddress {
   return toSocketAddress({ address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily });
 }
 
-function listen(server: net.Server, address: ListenAddress, options: TcpServeOptions): Promise<{ address: SocketAddress }> {
+function listen(server: net.Server, address: ListenAddress, options: ServeTcpOptions): Promise<{ address: SocketAddress }> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       server.removeListener("listening", onListening);
@@ -82,12 +78,12 @@ function listen(server: net.Server, address: ListenAddress, options: TcpServeOpt
  * fd is one (else `InvalidAddressError` naming what it is), refuses options that only apply when
  * Tako creates the socket, and listens on it.
  */
-async function listenInherited(server: net.Server, input: FdAddress, options: TcpServeOptions): Promise<{ address: SocketAddress }> {
+async function listenInherited(server: net.Server, input: FdAddress, options: ServeTcpOptions): Promise<{ address: SocketAddress }> {
   await listenOnFd(server, input.fd, options.backlog);
   return { address: toSocketAddress(server.address() as net.AddressInfo) };
 }
 
-function checkInherited(input: FdAddress, options: TcpServeOptions): void {
+function checkInherited(input: FdAddress, options: ServeTcpOptions): void {
   for (const field of ["reusePort", "ipv6Only"] as const) {
     if (options[field]) {
       throw new InvalidConfigError(field, `${field} does not apply to an inherited socket (fd ${input.fd}): whoever created it set its options`);
@@ -123,7 +119,7 @@ export type TcpAddressInput = AddressInput | FdAddress;
  * console.log(await server.finished); // { drained, forced, durationMs }
  * ```
  */
-export async function serveTcp(addr: TcpAddressInput, handler: TcpHandler, options: TcpServeOptions = {}): Promise<Server<SocketAddress>> {
+export async function serveTcp(addr: TcpAddressInput, handler: TcpHandler, options: ServeTcpOptions = {}): Promise<Server<SocketAddress>> {
   const inherited = isFdAddress(addr) ? addr : undefined;
   const address = inherited === undefined ? parseAddress(addr as AddressInput) : undefined;
   validateTcpOptions(options);

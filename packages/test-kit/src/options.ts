@@ -1,4 +1,5 @@
-import type { BaseServeOptions, Logger } from "@tako/core";
+import { type Logger } from "@tako/core";
+import { type BaseServeOptions } from "@tako/core/listener";
 
 /** One call a {@link recordingLogger} received. */
 export interface LogRecord {

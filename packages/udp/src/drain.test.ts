@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ClosedError } from "@tako/core";
 import { serveUdp, type UdpServer } from "@tako/udp";
-import { gate, sleep, TestClient, waitFor } from "./test-client.ts";
+import { gate, sleep, TestClient, waitFor } from "./test-support.ts";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveUdp, type UdpServer } from "@tako/udp";
-import { TestClient } from "./test-client.ts";
+import { TestClient } from "./test-support.ts";
 
 const COUNT = 10_000;
 const MAX_IPV4_PAYLOAD = 65_507;

@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ClosedError, CHANNELS, type HandlerErrorMessage, type Logger } from "@tako/core";
 import { serveUdp, type UdpServer } from "@tako/udp";
-import { sleep, TestClient, waitFor } from "./test-client.ts";
+import { sleep, TestClient, waitFor } from "./test-support.ts";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {

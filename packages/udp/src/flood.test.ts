@@ -2,7 +2,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, describe, expect, it } from "vitest";
 import { serveUdp, type UdpServer } from "@tako/udp";
-import { gate, TestClient, waitFor } from "./test-client.ts";
+import { gate, TestClient, waitFor } from "./test-support.ts";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;

@@ -1,5 +1,6 @@
 import { createSocket, type Socket, type SocketOptions } from "node:dgram";
-import { BindError, checkListenFd, InvalidConfigError, type FdAddress } from "@tako/core";
+import { BindError, InvalidConfigError, type FdAddress } from "@tako/core";
+import { checkListenFd } from "@tako/core/listener";
 import type { ServeUdpOptions } from "./options.ts";
 
 /**

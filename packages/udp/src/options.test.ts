@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { BindError, InvalidAddressError, InvalidConfigError, TakoError, UnsupportedError } from "@tako/core";
 import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_RECV_BUFFER_SIZE, serveUdp, type ServeUdpOptions, type UdpHandler, type UdpServer } from "@tako/udp";
 import { checkReusePortSupport, resolveUdpOptions } from "./options.ts";
-import { TestClient, waitFor } from "./test-client.ts";
+import { TestClient, waitFor } from "./test-support.ts";
 import { BAD_BASE_OPTIONS } from "@tako/test-kit";
 
 const cleanup: Array<() => Promise<unknown>> = [];

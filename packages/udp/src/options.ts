@@ -1,18 +1,20 @@
 import {
+  DEFAULT_DRAIN_TIMEOUT,
+  InvalidConfigError,
+  reusePortSupported,
+  UnsupportedError,
+  type Logger,
+  type ShutdownSignal,
+} from "@tako/core";
+import {
   BASE_SERVE_OPTION_KEYS,
   checkBaseServeOptions,
   checkBoolean,
   checkCount,
   checkKnownKeys,
   checkOptionsObject,
-  DEFAULT_DRAIN_TIMEOUT,
-  InvalidConfigError,
-  reusePortSupported,
-  UnsupportedError,
   type BaseServeOptions,
-  type Logger,
-  type ShutdownSignal,
-} from "@tako/core";
+} from "@tako/core/listener";
 
 /**
  * Options of {@link serveUdp}: {@link BaseServeOptions} (`signal`, `drainTimeout`, `logger`) and

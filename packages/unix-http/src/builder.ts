@@ -1,4 +1,5 @@
-import { BuiltServer, checkKnownKeys, checkOptionsObject, InvalidConfigError, ServerBuilder, type Server as CoreServer } from "@tako/core";
+import { BuiltServer, InvalidConfigError, ServerBuilder, type Server as CoreServer } from "@tako/core";
+import { checkKnownKeys, checkOptionsObject } from "@tako/core/listener";
 import type { UnixAddressInput } from "@tako/unix";
 import type { Router } from "./router.ts";
 import { serveUnixHttp, type ServeUnixHttpOptions } from "./serve.ts";

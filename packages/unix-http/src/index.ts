@@ -14,11 +14,14 @@ export {
   serveUnixHttpWithShutdownAndDrain,
   type ServeUnixHttpOptions,
 } from "./serve.ts";
+// From @tako/core, the same list in every listener package (scripts/test/docs.test.ts checks it):
+// every error class, the shutdown trigger, the channel names and the handle's types.
 export {
   BindError,
   CHANNELS,
+  ClosedError,
   FrameTooLargeError,
-  DEFAULT_SERVER_CONFIG,
+  InvalidAddressError,
   InvalidConfigError,
   InvalidSocketPathError,
   ProtocolError,
@@ -27,7 +30,8 @@ export {
   UnsupportedError,
   type DrainReport,
   type Logger,
-  type ServerConfig,
   type ServerStats,
   type ShutdownSignal,
 } from "@tako/core";
+// And what this listener's own signatures use.
+export { DEFAULT_SERVER_CONFIG, type ServerConfig } from "@tako/core";

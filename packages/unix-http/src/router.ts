@@ -1,5 +1,6 @@
 import { STATUS_CODES } from "node:http";
-import { channels, checkLogger, isThenable, type Logger } from "@tako/core";
+import { type Logger } from "@tako/core";
+import { channels, checkLogger, isThenable } from "@tako/core/listener";
 import { UnixPeerAddr } from "@tako/unix";
 import { addRoute, createRouter, findAllRoutes, routeNodeKeys, compareRoutes, type RouterContext } from "rou3";
 import { compileRouter } from "rou3/compiler";

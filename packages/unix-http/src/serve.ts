@@ -1,24 +1,26 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import {
-  channels,
-  checkBaseServeOptions,
-  checkKnownKeys,
-  checkOptionsObject,
   DEFAULT_SERVER_CONFIG,
-  Drain,
   InvalidConfigError,
   isPeerGone,
-  isThenable,
-  reportHandlerError,
-  ServerHandle,
   validateServerConfig,
   type Logger,
   type Server,
   type ServerConfig,
   type ShutdownSignal,
-  onShutdownSignal,
 } from "@tako/core";
+import {
+  channels,
+  checkBaseServeOptions,
+  checkKnownKeys,
+  checkOptionsObject,
+  Drain,
+  isThenable,
+  onShutdownSignal,
+  reportHandlerError,
+  ServerHandle,
+} from "@tako/core/listener";
 import { bindUnixSocket, validateUnixSocketOptions, type BindUnixSocketOptions, type UnixAddressInput, type UnixPeerAddr, type UnixSocketBinding } from "@tako/unix";
 import { Context, peerOf, type RequestHost } from "./context.ts";
 import { HttpError } from "./errors.ts";

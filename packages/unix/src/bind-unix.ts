@@ -2,7 +2,8 @@ import { constants as fsConstants } from "node:fs";
 import { chmod, link, lstat, mkdtemp, open, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { connect, type Server as NetServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
-import { BindError, checkBacklog, checkKnownKeys, checkOptionsObject, InvalidConfigError, InvalidSocketPathError, listenOnFd, TakoError } from "@tako/core";
+import { BindError, InvalidConfigError, InvalidSocketPathError, TakoError } from "@tako/core";
+import { checkBacklog, checkKnownKeys, checkOptionsObject, listenOnFd } from "@tako/core/listener";
 import { MAX_SOCKET_PATH_BYTES, type SocketPath } from "./socket-path.ts";
 import { resolveUnixAddress, type UnixAddressInput } from "./unix-address.ts";
 

@@ -1,4 +1,5 @@
-import { checkKnownKeys, checkOptionsObject, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions, type StreamListenerOptions } from "@tako/core";
+import { type StreamListenerOptions } from "@tako/core";
+import { checkKnownKeys, checkOptionsObject, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions } from "@tako/core/listener";
 import { checkModeAndBacklog } from "./bind-unix.ts";
 import { resolveUnixAddress, type UnixAddressInput } from "./unix-address.ts";
 import type { SocketPath } from "./socket-path.ts";
@@ -13,7 +14,7 @@ import type { SocketPath } from "./socket-path.ts";
  * await serveUnix("/run/app.sock", handler, { mode: 0o660, maxConnections: 64, idleTimeout: 60_000 });
  * ```
  */
-export interface UnixServeOptions extends StreamListenerOptions {
+export interface ServeUnixOptions extends StreamListenerOptions {
   /** Permission bits of the socket file, e.g. `0o660`; applied before the file appears at the path. Default: the umask decides. Not for abstract sockets. */
   readonly mode?: number | undefined;
   /** The listen backlog (pending, not yet accepted connections). Default 511 (Node's). */
@@ -21,17 +22,17 @@ export interface UnixServeOptions extends StreamListenerOptions {
 }
 
 /**
- * Every key {@link UnixServeOptions} knows; anything else is rejected.
+ * Every key {@link ServeUnixOptions} knows; anything else is rejected.
  *
  * @example
  * ```ts
- * UNIX_OPTION_KEYS.includes("mode"); // true
+ * SERVE_UNIX_OPTION_KEYS.includes("mode"); // true
  * ```
  */
-export const UNIX_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LISTENER_OPTION_KEYS, "mode", "backlog"]);
+export const SERVE_UNIX_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LISTENER_OPTION_KEYS, "mode", "backlog"]);
 
 /**
- * Validates a socket path and {@link UnixServeOptions} (values and unknown keys) without touching
+ * Validates a socket path and {@link ServeUnixOptions} (values and unknown keys) without touching
  * anything; throws what {@link serveUnix} would reject with.
  *
  * @example
@@ -39,11 +40,11 @@ export const UNIX_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LIST
  * validateUnixOptions("@admin", { mode: 0o600 }); // throws InvalidConfigError (mode on an abstract socket)
  * ```
  */
-export function validateUnixOptions(path: UnixAddressInput, options: UnixServeOptions): SocketPath {
+export function validateUnixOptions(path: UnixAddressInput, options: ServeUnixOptions): SocketPath {
   const target = resolveUnixAddress(path, "serveUnix");
   checkOptionsObject("serveUnix options", options);
   validateStreamListenerOptions(options);
-  checkKnownKeys("serveUnix options", options, UNIX_OPTION_KEYS);
+  checkKnownKeys("serveUnix options", options, SERVE_UNIX_OPTION_KEYS);
   checkModeAndBacklog(target, options);
   return target;
 }

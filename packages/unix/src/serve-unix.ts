@@ -1,8 +1,9 @@
 import * as net from "node:net";
-import { serveStream, type HandlerContext, type Server, type ShutdownSignal } from "@tako/core";
+import { type HandlerContext, type Server, type ShutdownSignal } from "@tako/core";
+import { serveStream } from "@tako/core/listener";
 import { bindUnixSocket } from "./bind-unix.ts";
 import type { UnixAddressInput } from "./unix-address.ts";
-import { validateUnixOptions, type UnixServeOptions } from "./options.ts";
+import { validateUnixOptions, type ServeUnixOptions } from "./options.ts";
 import { UnixPeerAddr } from "./unix-peer-addr.ts";
 
 /**
@@ -57,7 +58,7 @@ function peerOf(): UnixPeerAddr {
  * console.log(await server.finished); // { drained, forced, durationMs } after Ctrl-C
  * ```
  */
-export async function serveUnix(path: UnixAddressInput, handler: UnixHandler, options: UnixServeOptions = {}): Promise<Server<string>> {
+export async function serveUnix(path: UnixAddressInput, handler: UnixHandler, options: ServeUnixOptions = {}): Promise<Server<string>> {
   validateUnixOptions(path, options);
   const { mode, backlog } = options;
   return serveStream<UnixPeerAddr, string>({

@@ -1,4 +1,5 @@
-import { checkListenFd, isFdAddress, type FdAddress } from "@tako/core";
+import type { FdAddress } from "@tako/core";
+import { checkListenFd, isFdAddress } from "@tako/core/listener";
 import { parseSocketPath, type SocketPath } from "./socket-path.ts";
 
 /**

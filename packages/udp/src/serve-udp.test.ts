@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { afterEach, describe, expect, it } from "vitest";
 import { CHANNELS, type HandlerContext } from "@tako/core";
 import { serveUdp, serveUdpWithShutdown, serveUdpWithShutdownAndDrain, UdpSocket, type UdpPeer, type UdpServer } from "@tako/udp";
-import { gate, sleep, TestClient, waitFor } from "./test-client.ts";
+import { gate, sleep, TestClient, waitFor } from "./test-support.ts";
 
 const echo = async (data: Buffer, peer: UdpPeer, socket: UdpSocket) => {
   await socket.sendTo(data, peer);
