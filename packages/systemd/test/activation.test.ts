@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { statSync } from "node:fs";
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { activate, freePort, hasCommand, tempDir, type Watched } from "../src/test-support.ts";
+import { activate, freePort, hasCommand, nodeArgs, SERVICE, tempDir, Watched } from "../src/test-support.ts";
 
 const available = process.platform === "linux" && hasCommand("systemd-socket-activate");
 if (!available) console.warn("[skip] systemd-socket-activate tests: the binary is missing (Debian package systemd) or this is not Linux");
@@ -115,6 +115,23 @@ describe.runIf(available)("listenFds under systemd-socket-activate", () => {
     expect(fds.cloexec).toEqual([true, true]);
     service.kill("SIGTERM");
     await service.event("finished");
+  });
+
+  it("LISTEN_PID names another process (a shell wrapper without exec): [] and the variables cleared", async () => {
+    const port = await freePort();
+    // sh -c without exec: LISTEN_PID is the shell's pid, node is its child.
+    const child = new Watched(["systemd-socket-activate", "-l", `127.0.0.1:${port}`, "--", "sh", "-c", `"$@"; exit $?`, "sh", ...nodeArgs(SERVICE)]);
+    running.push(child);
+    await child.stderr("Listening on");
+    const client = connect(port, "127.0.0.1");
+    client.on("error", () => {});
+    const fds = await child.event("fds");
+    client.destroy();
+    expect(fds.entries).toEqual([]);
+    expect(fds.before).toMatchObject({ LISTEN_PID: String(child.child.pid), LISTEN_FDS: "1" });
+    expect(fds.pid).not.toBe(child.child.pid);
+    expect(fds.after).toEqual({});
+    expect((await child.exited).code).toBe(0);
   });
 
   it("a UDP fd given to serveTcp is a clear error naming the real kind, before serving", async () => {
