@@ -33,6 +33,8 @@ const restarts: number[] = [];
 let stopping = false;
 let address = formatAddress(requested);
 
+let starting = true;
+
 function start(id: string): Promise<SocketAddress> {
   const child = fork(WORKER, [address, id], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   workers.set(id, child);
@@ -51,8 +53,9 @@ function start(id: string): Promise<SocketAddress> {
 function onExit(id: string, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
   if (workers.get(id) !== child) return;
   workers.delete(id);
-  if (stopping) {
-    if (workers.size === 0) finish(0);
+  if (stopping || starting) {
+    // Stopping, or a worker that failed while the group starts (the startup code stops the rest).
+    if (stopping && workers.size === 0) finish(0);
     return;
   }
   const now = Date.now();
@@ -93,9 +96,17 @@ function finish(code: number): void {
 
 for (const name of ["SIGTERM", "SIGINT"] as const) process.on(name, () => stop(0));
 
-// The first worker binds (port 0 picks a free port); the others join it on the same port.
-const first = await start("1");
-address = formatAddress(first);
-await Promise.all(Array.from({ length: count - 1 }, (_, i) => start(String(i + 2))));
+// The first worker binds (port 0 picks a free port); the others join it on the same port. A
+// worker that cannot start (the port taken, no reusePort in this Node) stops everything: exit 1.
+try {
+  const first = await start("1");
+  address = formatAddress(first);
+  await Promise.all(Array.from({ length: count - 1 }, (_, i) => start(String(i + 2))));
+} catch (error) {
+  console.error(`multi-core: ${(error as Error).message}; stopping`);
+  stop(1);
+  await new Promise(() => {}); // finish() exits once every worker is gone
+}
+starting = false;
 const pids = [...workers.entries()].map(([id, child]) => `${id}=${child.pid}`).join(" ");
 console.log(`multi-core: ${count} workers on ${address} (pids ${pids}), supervisor pid ${process.pid}`);

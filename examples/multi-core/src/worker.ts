@@ -27,6 +27,10 @@ const echoLines: TcpHandler = async (socket, _peer, { signal }) => {
 };
 
 using signal = shutdownSignal();
+// Ctrl-C in a terminal signals the whole process group: this worker and then the supervisor's
+// relay. The first signal starts the drain; a second must not kill the worker mid-drain (the
+// drain has its own deadline, drainTimeout).
+for (const name of ["SIGTERM", "SIGINT"] as const) process.on(name, () => {});
 const server = await serveTcp(address, echoLines, { signal, reusePort: true, drainTimeout: 5_000 });
 send({ type: "listening", id, pid: process.pid, address: server.address });
 const report = await server.finished;

@@ -3,7 +3,9 @@
 // with SO_REUSEPORT each listener has its own accept queue, and a listener that goes away resets
 // the connections queued on it, unless net.ipv4.tcp_migrate_req=1 moves them to another
 // listener of the group (tested inside `unshare -rn`, a network namespace of its own).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -84,6 +86,30 @@ describe.runIf(linux)("examples/multi-core", () => {
     expect(result.outcomes.ECONNREFUSED).toBeUndefined();
     expect(result.answeredAfter.filter((w) => w !== "worker 2").length).toBeGreaterThanOrEqual(1);
   }, 120_000);
+
+  it("Ctrl-C (SIGINT to the whole process group): every worker drains once and the report sums all three", async () => {
+    const supervisor = spawn(process.execPath, [join(dist, "supervisor.js"), "127.0.0.1:0", "3"], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    let out = "";
+    supervisor.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+    const exited = once(supervisor, "exit");
+    await expect.poll(() => out, { timeout: 20_000 }).toMatch(/3 workers on/);
+    process.kill(-(supervisor.pid as number), "SIGINT");
+    const [code] = await exited;
+    expect(code).toBe(0);
+    expect(JSON.parse(out.trim().split("\n").at(-1) ?? "null")).toMatchObject({ workers: 3, forced: 0 });
+  });
+
+  it("a worker that cannot bind stops the supervisor with exit 1, leaving no worker behind", async () => {
+    const taken = createServer().listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    const { port } = taken.address() as { port: number };
+    const result = spawnSync(process.execPath, [join(dist, "supervisor.js"), `127.0.0.1:${port}`, "2"], { encoding: "utf8", timeout: 30_000 });
+    taken.close();
+    // spawnSync returns once its stdout and stderr close, which the workers share: none is left.
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/multi-core: worker 1 exited \(1\) before listening; stopping/);
+    expect(result.stderr).toContain("EADDRINUSE");
+  });
 
   it.runIf(namespaces)("a worker drained (SIGTERM) under load with net.ipv4.tcp_migrate_req=1: no connection lost", () => {
     const result = load("SIGTERM", 1);
