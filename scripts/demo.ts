@@ -183,14 +183,16 @@ async function udpExchange(host: string, port: number, text: string): Promise<st
 interface HttpAnswer {
   readonly status: number;
   readonly body: string;
+  /** The pid of the process that made the request (curl's, or this one's). */
+  readonly clientPid: number;
 }
 
 /** `GET <path>` over the Unix socket with curl when it is installed, else with node:http. */
 async function httpGet(socketPath: string, path: string, curl: string | undefined): Promise<HttpAnswer> {
   if (curl !== undefined) {
-    const out = await capture(curl, ["-sS", "--max-time", String(EXCHANGE_TIMEOUT / 1000), "--unix-socket", socketPath, "-w", "\n%{http_code}", `http://localhost${path}`]);
+    const { stdout: out, pid } = await capture(curl, ["-sS", "--max-time", String(EXCHANGE_TIMEOUT / 1000), "--unix-socket", socketPath, "-w", "\n%{http_code}", `http://localhost${path}`]);
     const cut = out.lastIndexOf("\n");
-    return { status: Number(out.slice(cut + 1)), body: out.slice(0, cut) };
+    return { status: Number(out.slice(cut + 1)), body: out.slice(0, cut), clientPid: pid };
   }
   return withTimeout(
     `GET ${path}`,
@@ -198,7 +200,7 @@ async function httpGet(socketPath: string, path: string, curl: string | undefine
       const request = http.get({ socketPath, path, headers: { connection: "close" } }, (response) => {
         let body = "";
         response.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body, clientPid: process.pid }));
         response.on("error", reject);
       });
       request.on("error", reject);
@@ -206,18 +208,18 @@ async function httpGet(socketPath: string, path: string, curl: string | undefine
   );
 }
 
-/** Runs a command and resolves with its stdout; rejects on a non-zero exit with its stderr. */
-function capture(command: string, args: readonly string[]): Promise<string> {
+/** Runs a command and resolves with its stdout and pid; rejects on a non-zero exit with its stderr. */
+function capture(command: string, args: readonly string[]): Promise<{ stdout: string; pid: number }> {
   return withTimeout(
     command,
-    new Promise<string>((resolve, reject) => {
+    new Promise<{ stdout: string; pid: number }>((resolve, reject) => {
       const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
       child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
       child.on("error", reject);
-      child.on("close", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${command} exited ${code}: ${stderr.trim()}`))));
+      child.on("close", (code) => (code === 0 ? resolve({ stdout, pid: child.pid ?? -1 }) : reject(new Error(`${command} exited ${code}: ${stderr.trim()}`))));
     }),
     EXCHANGE_TIMEOUT + 1_000,
   );
@@ -327,24 +329,19 @@ async function main(): Promise<void> {
     const curl = findOnPath("curl");
     say();
     say(bold("HTTP Router over a Unix socket") + dim(`  (examples/unix-socket, client: ${curl ? "curl --unix-socket" : "node:http (curl is not installed)"})`));
-    const root = await httpGet(unix.address, "/", curl).catch((error: Error) => ({ status: 0, body: `(${error.message})` }));
+    const root = await httpGet(unix.address, "/", curl).catch((error: Error) => ({ status: 0, body: `(${error.message})`, clientPid: 0 }));
     check(
       root.status === 200 && root.body.trim() === "hello from unix",
       `  GET /      ${root.status}  ${show(root.body)}`,
       `GET / answered ${root.status} ${show(root.body)}, expected 200 "hello from unix"`,
     );
-    const peer = await httpGet(unix.address, "/peer", curl).catch((error: Error) => ({ status: 0, body: `(${error.message})` }));
-    let peerOk = false;
-    try {
-      const value = JSON.parse(peer.body) as unknown;
-      peerOk = typeof value === "object" && value !== null && Object.keys(value).join() === "path" && ((value as { path: unknown }).path === null || typeof (value as { path: unknown }).path === "string");
-    } catch {
-      peerOk = false;
-    }
+    const peer = await httpGet(unix.address, "/peer", curl).catch((error: Error) => ({ status: 0, body: `(${error.message})`, clientPid: 0 }));
+    // The kernel's record of the client: its pid, and this user's uid and gid (curl runs as us).
+    const expected = JSON.stringify({ path: null, pid: peer.clientPid, uid: process.getuid?.() ?? null, gid: process.getgid?.() ?? null });
     check(
-      peer.status === 200 && peerOk,
-      `  GET /peer  ${peer.status}  ${peer.body.trim()}  ${dim("(the UnixPeerAddr; path is null for an unnamed client)")}`,
-      `GET /peer answered ${peer.status} ${show(peer.body)}, expected 200 and a UnixPeerAddr as JSON ({"path":...})`,
+      peer.status === 200 && peer.body.trim() === expected,
+      `  GET /peer  ${peer.status}  ${peer.body.trim()}  ${dim(`(the UnixPeerAddr: ${curl ? "curl's" : "this process's"} pid, your uid and gid)`)}`,
+      `GET /peer answered ${peer.status} ${show(peer.body)}, expected 200 and ${expected}`,
     );
 
     // Shutdown: SIGTERM to each; each drains, prints its report and exits 0.

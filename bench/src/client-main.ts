@@ -1,8 +1,9 @@
 /**
  * The load-client child: `node src/client-main.ts '{}'`, pinned to its own core by the runner.
- * Answers `echo`, `udp`, `http`, `autocannon`, `fetchOnce`, `hold`, `held`, `waitClosed` and `release`.
+ * Answers `echo`, `connRate`, `udp`, `http`, `autocannon`, `fetchOnce`, `hold`, `held`, `waitClosed` and `release`.
  */
 import { runAutocannon } from "./clients/autocannon.ts";
+import { runConnRate } from "./clients/conn-rate.ts";
 import { runEcho } from "./clients/echo.ts";
 import { fetchOnce, hold, heldStatus, release, waitClosed } from "./clients/hold.ts";
 import { runHttp } from "./clients/http.ts";
@@ -12,6 +13,7 @@ import { serveCommands } from "./rpc.ts";
 serveCommands(
   {
     echo: runEcho,
+    connRate: runConnRate,
     udp: runUdp,
     http: runHttp,
     autocannon: runAutocannon,

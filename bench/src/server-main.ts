@@ -33,6 +33,9 @@ async function start(s: ServerSpec): Promise<RunningServer> {
     case "tcp-echo/tako":
     case "unix-echo/tako":
       return startTakoEcho(s);
+    case "unix-echo/tako-credentials":
+      // Credentials must really be read: "required" fails the case when the backend cannot load.
+      return startTakoEcho({ ...s, peerCredentials: "required" });
     case "udp-echo/node":
       return startNodeUdp();
     case "udp-echo/tako":

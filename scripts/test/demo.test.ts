@@ -4,8 +4,10 @@
 // at start fails the demo with a clear message and leaves no process behind.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeRun, ROOT, run, which } from "./support.ts";
 
 const pnpm = which("pnpm");
@@ -24,7 +26,9 @@ describe("pnpm run demo (the README's first command)", () => {
     expect(out).toContain(`received  "hello, tako\\nsecond line\\n"  ✓`);
     expect(out).toContain(`received  "ping from the tako demo" (23 bytes)  ✓`);
     expect(out).toMatch(/GET \/ {6}200 {2}"hello from unix"  ✓/);
-    expect(out).toMatch(/GET \/peer {2}200 {2}\{"path":null\}.*✓/);
+    const peer = /GET \/peer {2}200 {2}(\{.*?\}) .*✓/.exec(out)?.[1];
+    expect(peer, out).toBeDefined();
+    expect(JSON.parse(peer!)).toStrictEqual({ path: null, pid: expect.any(Number), uid: process.getuid?.(), gid: process.getgid?.() });
     for (const name of ["tcp-echo", "udp-echo", "unix-socket"]) {
       expect(out).toMatch(new RegExp(`${name}\\s+drain report \\{"drained":\\d+,"forced":0,"durationMs":[\\d.]+\\}\\s+exit 0  ✓`));
     }
@@ -71,12 +75,14 @@ const crash = () => { console.error("boom: cannot bind"); process.exit(3); };
 const wait = () => (existsSync(tcpPid) || Date.now() - started > 10_000 ? crash() : setTimeout(wait, 20));
 wait();
 `,
+  // Answers /peer with the real credentials, read by @tako/unix's unixPeerOf (its built dist).
   unixSocket: `import { createServer } from "node:http";
 import { unlinkSync } from "node:fs";
+import { unixPeerOf } from ${JSON.stringify(pathToFileURL(join(ROOT, "packages/unix/dist/index.js")).href)};
 const path = process.argv[2];
 const server = createServer((req, res) => {
   if (req.url === "/") { res.setHeader("content-type", "text/plain"); res.end("hello from unix"); }
-  else { res.setHeader("content-type", "application/json"); res.end(JSON.stringify({ path: null })); }
+  else { res.setHeader("content-type", "application/json"); res.end(JSON.stringify(unixPeerOf(req.socket, "required"))); }
 });
 server.listen(path, () => console.log("unix-socket listening on " + path));
 process.on("SIGTERM", () => { server.close(); try { unlinkSync(path); } catch {} console.log(JSON.stringify({ drained: 0, forced: 0, durationMs: 1 })); process.exit(0); });
@@ -122,6 +128,13 @@ async function gone(pid: number): Promise<boolean> {
 }
 
 describe("scripts/demo.ts judges what comes back", () => {
+  // The unix-socket stand-in imports @tako/unix's dist (the demo test above builds it too).
+  beforeAll(() => {
+    if (existsSync(join(ROOT, "packages/unix/dist/index.js"))) return;
+    const built = spawnSync(join(ROOT, "node_modules/.bin/turbo"), ["run", "build", "--filter=@tako/unix...", "--output-logs=errors-only"], { cwd: ROOT, encoding: "utf8" });
+    if (built.status !== 0) throw new Error(`building @tako/unix failed: ${built.stdout}${built.stderr}`);
+  }, 120_000);
+
   it("passes with servers that answer right", async () => {
     const result = await demo(standIns({ "tcp-echo": STAND_INS.tcpEcho("d"), "udp-echo": STAND_INS.udpEcho, "unix-socket": STAND_INS.unixSocket }));
     expect(result.code, describeRun("demo", result)).toBe(0);

@@ -86,7 +86,7 @@ const reply = await new Promise<string>((resolve, reject) => {
 const report = await server.shutdown();
 const socketFileLeft = existsSync(path);
 rmSync(dir, { recursive: true, force: true });
-console.log(JSON.stringify({ address: server.address === path, reply, report, socketFileLeft }));
+console.log(JSON.stringify({ address: server.address === path, reply, report, socketFileLeft, me: { path: null, pid: process.pid, uid: process.getuid?.() ?? null, gid: process.getgid?.() ?? null } }));
 `,
   "@tako/unix-http": `import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { get } from "node:http";
@@ -114,7 +114,7 @@ const peer = await fetchPath("/peer");
 const report = await server.shutdown();
 const socketFileLeft = existsSync(path);
 rmSync(dir, { recursive: true, force: true });
-console.log(JSON.stringify({ root, peer, report, socketFileLeft }));
+console.log(JSON.stringify({ root, peer, report, socketFileLeft, me: { path: null, pid: process.pid, uid: process.getuid?.() ?? null, gid: process.getgid?.() ?? null } }));
 `,
   // A real receiver (socat as the service manager) gets the datagrams sent through koffi.
   "@tako/systemd": `import { spawn } from "node:child_process";
@@ -321,6 +321,8 @@ describe.each(LISTENERS.map((name) => [name] as const))("%s installed alone with
     // The @tako packages came from the tarballs, not from a registry.
     const lock = readJson<{ packages: Record<string, { resolved?: string }> }>(join(project, "package-lock.json"));
     for (const dep of tako) expect(lock.packages[`node_modules/${dep}`]?.resolved, dep).toMatch(/^file:/);
+    // @tako/unix's optional peer-credentials backend is installed with it, at the pinned version.
+    if (tako.includes("@tako/unix")) expect(installed).toContain("koffi@3.3.4");
   });
 
   it("runs a script that starts the listener, exchanges data and shuts down", async () => {
@@ -340,11 +342,14 @@ describe.each(LISTENERS.map((name) => [name] as const))("%s installed alone with
     } else if (name === "@tako/systemd") {
       expect(out).toEqual({ unset: { notify: false, fds: [] }, sent: [true, true], received: "READY=1\nSTATUS=smokeSTATUS=still here" });
     } else if (name === "@tako/unix") {
-      expect(out).toMatchObject({ address: true, reply: `{"peer":{"path":null},"isUnixPeerAddr":true}\nhello over unix\n`, report: cleanReport, socketFileLeft: false });
+      // The optional koffi came along, so the peer is this smoke script's own process, as the kernel saw it.
+      const me = JSON.stringify(out.me);
+      expect(me).toMatch(/^\{"path":null,"pid":\d+,"uid":\d+,"gid":\d+\}$/);
+      expect(out).toMatchObject({ address: true, reply: `{"peer":${me},"isUnixPeerAddr":true}\nhello over unix\n`, report: cleanReport, socketFileLeft: false });
     } else {
       expect(out).toMatchObject({
         root: { status: 200, type: expect.stringMatching(/^text\/plain/), body: "hello from unix" },
-        peer: { status: 200, type: expect.stringMatching(/^application\/json/), body: `{"path":null}` },
+        peer: { status: 200, type: expect.stringMatching(/^application\/json/), body: JSON.stringify(out.me) },
         report: cleanReport,
         socketFileLeft: false,
       });

@@ -2,6 +2,7 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import type { AutocannonResult } from "../clients/autocannon.ts";
+import type { ConnRateResult } from "../clients/conn-rate.ts";
 import type { EchoResult } from "../clients/echo.ts";
 import type { HttpResult } from "../clients/http.ts";
 import type { UdpResult } from "../clients/udp.ts";
@@ -14,6 +15,7 @@ import type { Group, ThroughputCase } from "./throughput.ts";
 /** The names of the load clients, as the results report them. */
 export const CLIENTS = {
   echo: "tako-bench echo client (raw net, onread, 1 message in flight per connection)",
+  connRate: "tako-bench connection-rate client (raw net: connect, 1-byte echo, close; 16 at once)",
   echoNative: "tako-bench native echo client (C, bench/native/echo-client.c: epoll, 1 message in flight per connection)",
   udp: "tako-bench UDP client (connected dgram sockets, bounded window)",
   udpNative: "tako-bench native UDP client (C, bench/native/udp-echo-client.c: connected sockets, recvmmsg/sendmmsg, bounded window)",
@@ -53,6 +55,42 @@ export function echoGroups(s: Settings, binary: string | undefined): Group[] {
     cases: [echoCase(family, 64, 16, s.reps, s.echoWindow, binary), echoCase(family, 64, 256, s.reps, s.echoWindow, binary), echoCase(family, 16_384, 16, s.reps, s.echoWindow, binary)],
     ...(family === "unix" ? { path: (impl: string) => socketPath(`echo-${impl}`) } : {}),
   }));
+}
+
+/**
+ * A connection-rate case: connections per second (connect, 1-byte echo, close), `concurrency` at
+ * once, with the shared connection-rate client. Fails when a connection fails.
+ */
+export function connRateCase(id: string, name: string, reps: number, goals: ThroughputCase["goals"], concurrency = 16): ThroughputCase {
+  return {
+    id,
+    name,
+    unit: "conn/s",
+    source: CLIENTS.connRate,
+    reps,
+    blocks: 3,
+    goals,
+    async measure(client, target, warmupMs, durationMs) {
+      const r = await client.call<ConnRateResult>("connRate", { target, concurrency, warmupMs, durationMs });
+      if (r.errors > 0) throw new Error(`${r.errors} failed connections (first: ${r.firstError})`);
+      return { figure: r.connectionsPerSec, detail: { clientCpu: r.clientCpu } };
+    },
+  };
+}
+
+/**
+ * What reading peer credentials at accept costs: Unix connections per second with
+ * `peerCredentials: "required"` (getsockopt(SO_PEERCRED) + getpeername through koffi on every
+ * accept) against the same listener with `"off"`.
+ */
+export function credentialsGroup(s: Settings): Group {
+  return {
+    family: "unix-echo",
+    impls: ["tako-credentials", "tako"],
+    cases: [connRateCase("conn-rate-unix-credentials", "Unix connections/s with peer credentials read at accept (connect, 1-byte echo, close) x 16", s.reps, { tako: { min: 0.9 } })],
+    path: (impl: string) => socketPath(`cred-${impl}`),
+    spec: (impl: string) => (impl === "tako" ? { peerCredentials: "off" } : {}),
+  };
 }
 
 function udpCase(size: number, reps: number, window: number, binary: string | undefined, send = false): ThroughputCase {

@@ -44,6 +44,8 @@ export interface Group {
   readonly cases: readonly ThroughputCase[];
   /** A fresh Unix socket path per server, where the family needs one. */
   path?(impl: string): string;
+  /** More of an impl's server spec in this group (e.g. `peerCredentials` for the baseline). */
+  spec?(impl: string): Partial<ServerSpec>;
 }
 
 /** Hooks the runner provides. */
@@ -78,7 +80,7 @@ async function startServers(group: Group, ctx: GroupContext): Promise<Map<string
   const servers = new Map<string, ChildHandle<{ target: Target }>>();
   try {
     for (const impl of group.impls) {
-      const spec: ServerSpec = { family: group.family, impl, ...(group.path ? { path: group.path(impl) } : {}) };
+      const spec: ServerSpec = { ...group.spec?.(impl), family: group.family, impl, ...(group.path ? { path: group.path(impl) } : {}) };
       servers.set(impl, await ctx.startServer(spec));
     }
   } catch (error) {

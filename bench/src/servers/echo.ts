@@ -74,7 +74,7 @@ export async function startTakoEcho(spec: ServerSpec): Promise<RunningServer> {
   const handler = takoHandler(spec.variant === "graceful");
   if (spec.family === "unix-echo") {
     const { serveUnix } = await import("@tako/unix");
-    const server = await serveUnix(spec.path as string, handler);
+    const server = await serveUnix(spec.path as string, handler, spec.peerCredentials === undefined ? {} : { peerCredentials: spec.peerCredentials });
     return {
       target: { path: spec.path as string },
       connections: async () => server.stats().active,

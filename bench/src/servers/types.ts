@@ -13,7 +13,7 @@ export interface RunningServer {
 /** Which server to start: the family (protocol), the implementation, and its variant. */
 export interface ServerSpec {
   readonly family: "tcp-echo" | "unix-echo" | "udp-echo" | "http";
-  readonly impl: "tako" | "tako-send" | "node" | "fastify" | "hono";
+  readonly impl: "tako" | "tako-send" | "tako-credentials" | "node" | "fastify" | "hono";
   /**
    * `"throughput"` (default): the handler written the obvious way, identical in both servers.
    * `"graceful"`: a handler that ends its connection when shutdown starts (for the shutdown case);
@@ -22,4 +22,6 @@ export interface ServerSpec {
   readonly variant?: "throughput" | "graceful";
   /** Unix socket path (unix-echo, http). */
   readonly path?: string;
+  /** Ours on a Unix socket: the listener's `peerCredentials` (default: the listener's, `"auto"`). */
+  readonly peerCredentials?: "auto" | "required" | "off";
 }

@@ -3,7 +3,7 @@
 //   node dist/main.js [path]      path defaults to <tmpdir>/tako-http.sock; "@name" is an abstract socket
 //
 //   curl --unix-socket /tmp/tako-http.sock http://localhost/       -> hello from unix
-//   curl --unix-socket /tmp/tako-http.sock http://localhost/peer   -> {"path":null}
+//   curl --unix-socket /tmp/tako-http.sock http://localhost/peer   -> {"path":null,"pid":4242,"uid":1000,"gid":1000}
 //
 // Prints one line once listening; on SIGINT or SIGTERM it stops accepting, lets in-flight requests
 // finish, prints the drain report as one line of JSON, and exits 0 (the socket file is removed).
@@ -15,7 +15,8 @@ const path = process.argv[2] ?? join(tmpdir(), "tako-http.sock");
 
 const router = new Router();
 router.get("/", () => "hello from unix");
-// The peer is in the request extensions, keyed by its class, as in Rust's `Extension<UnixPeerAddr>`.
+// The peer is in the request extensions, keyed by its class, as in Rust's `Extension<UnixPeerAddr>`:
+// the connecting process's pid, uid and gid as the kernel recorded them at connect (SO_PEERCRED).
 router.get("/peer", (_req, ctx) => ctx.extensions.get(UnixPeerAddr));
 
 using signal = shutdownSignal();

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import * as net from "node:net";
 import { describe, expect, it } from "vitest";
-import { BindError, InvalidConfigError } from "./errors.ts";
+import { BindError, InvalidConfigError, TakoError } from "./errors.ts";
 import { toSocketAddress } from "./address.ts";
 import type { SocketAddress } from "./address.ts";
 import { serveStream, type StreamHandler } from "./stream-listener.ts";
@@ -225,6 +225,32 @@ describe("serveStream", () => {
     client.end("shout");
     await once(client, "close");
     expect(reply).toBe("SHOUT");
+    await handle.shutdown();
+  });
+
+  it("a peerOf that throws a TakoError refuses the connection: closed before any handler, counted in rejected; other connections are served", async () => {
+    const server = net.createServer({ allowHalfOpen: true });
+    let n = 0;
+    const handled: number[] = [];
+    const handle = await serveStream({
+      kind: "tcp",
+      server,
+      handler: async (socket: net.Socket, peer: number) => {
+        handled.push(peer);
+        socket.end("served");
+      },
+      options: {},
+      bind: listen,
+      peerOf: () => {
+        n++;
+        if (n === 1) throw new TakoError("ERR_TAKO_TEST_REFUSED", "this peer is refused");
+        return n;
+      },
+    });
+    expect(await fetchText(handle.address.port)).toBe("");
+    expect(await fetchText(handle.address.port)).toBe("served");
+    expect(handled).toEqual([2]);
+    expect(handle.stats()).toMatchObject({ accepted: 1, rejected: 1, handlerErrors: 0 });
     await handle.shutdown();
   });
 

@@ -3,7 +3,7 @@ import type * as net from "node:net";
 import { checkFunction, isThenable } from "./check.ts";
 import { channels } from "./diagnostics.ts";
 import { Drain, type DrainUnit, type HandlerContext } from "./drain.ts";
-import { isPeerGone, ProtocolError } from "./errors.ts";
+import { isPeerGone, ProtocolError, TakoError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { reportHandlerError, reportProtocolError, ServerHandle, type Server } from "./server.ts";
 import { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, validateStreamListenerOptions, type StreamListenerOptions } from "./stream-options.ts";
@@ -55,7 +55,11 @@ export interface StreamListenerInit<Peer, Address> {
   readonly options: StreamListenerOptions;
   /** Binds (listen). Rejects with BindError (OS code kept). `release` runs after the drain. */
   bind(server: net.Server): Promise<{ address: Address; release?: () => void | Promise<void> }>;
-  /** The peer of an accepted socket, as handed to the handler. */
+  /**
+   * The peer of an accepted socket, as handed to the handler. Throwing a `TakoError` refuses the
+   * connection (destroyed before any handler, counted in `stats().rejected`); any other throw means
+   * the socket was already lost (destroyed, not counted).
+   */
   peerOf(socket: net.Socket): Peer;
   /** Called on each socket before its handler starts, e.g. to set socket options. */
   prepareSocket?(socket: net.Socket): void;
@@ -227,9 +231,15 @@ class StreamMachine<Peer, Address> {
       peer = this.peerOf(socket);
       this.prepareSocket?.(socket);
     } catch (error) {
+      socket.destroy();
+      if (error instanceof TakoError) {
+        // The listener refused the peer (e.g. required peer credentials that cannot be read).
+        handle.counters.rejected++;
+        this.logger?.debug({ err: error, kind: this.kind }, "connection refused before its handler started");
+        return;
+      }
       // The socket died between accept and now (no remote address left): nothing to serve.
       this.logger?.debug({ err: error, kind: this.kind }, "connection lost before its handler started");
-      socket.destroy();
       return;
     }
     handle.counters.accepted++;

@@ -1,4 +1,5 @@
-import { UnixPeerAddr } from "@tako/unix";
+import type { Socket } from "node:net";
+import { UnixPeerAddr, unixPeerOf } from "@tako/unix";
 import { Extensions } from "./extensions.ts";
 
 /**
@@ -33,17 +34,12 @@ export interface RequestHost {
   report(error: unknown, peer: UnixPeerAddr): void;
 }
 
-const peers = new WeakMap<object, UnixPeerAddr>();
-
-/** @internal The peer of a connection: one {@link UnixPeerAddr} per socket, made on first use. */
+/**
+ * @internal The peer of a connection: the {@link UnixPeerAddr} the listener read at accept (with its
+ * `peerCredentials` mode) and cached on the socket; never read again here ("off").
+ */
 export function peerOf(socket: object): UnixPeerAddr {
-  let peer = peers.get(socket);
-  if (peer === undefined) {
-    // Node does not report the bound name of a Unix-socket client; clients are normally unnamed.
-    peer = new UnixPeerAddr(null);
-    peers.set(socket, peer);
-  }
-  return peer;
+  return unixPeerOf(socket as Socket, "off");
 }
 
 /** @internal The {@link RequestContext} implementation: `peer` and `extensions` are made only when read. */

@@ -1,9 +1,10 @@
-export { UnixPeerAddr } from "@tako/unix";
+export { PeerCredentialsError, UnixPeerAddr, type PeerCredentialsMode } from "@tako/unix";
 export { Server, spawnUnixHttp, UnixHttpBuiltServer, UnixHttpServerBuilder, type SpawnUnixHttpOptions } from "./builder.ts";
 export type { RequestContext } from "./context.ts";
 export { DuplicateRouteError, HttpError, InvalidResponseError, InvalidRouteError, type HeadersInit, type HttpErrorOptions } from "./errors.ts";
 export { Extensions, type ExtensionKey } from "./extensions.ts";
 export { html, json, redirect, text, toResponse, type HandlerResult, type JsonBody } from "./response.ts";
+export { requirePeer, type PeerIds, type RequirePeerOptions } from "./require-peer.ts";
 export type { ParamNames, PathParams } from "./route-path.ts";
 export { Route, Router, type ErrorHandler, type Handler, type MaybePromise, type Middleware, type Next, type RouterFetchInit, type RouterOptions } from "./router.ts";
 export {

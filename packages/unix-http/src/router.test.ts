@@ -76,7 +76,7 @@ describe("handler results", () => {
     ["/object", { a: 1, b: [true, null] }],
     ["/array", [1, "two"]],
     ["/null-proto", { x: 1 }],
-    ["/to-json", { path: "/tmp/client.sock" }],
+    ["/to-json", { path: "/tmp/client.sock", pid: null, uid: null, gid: null }],
     ["/promise", { later: true }],
   ])("%s is 200 JSON", async (path, body) => {
     const res = await get(router, path);
@@ -367,10 +367,10 @@ describe("context", () => {
     const router = new Router();
     router.get("/peer", (_req, ctx) => ({ same: ctx.extensions.get(UnixPeerAddr) === ctx.peer, peer: ctx.peer }));
     const unnamed = await (await get(router, "/peer")).json();
-    expect(unnamed).toEqual({ same: true, peer: { path: null } });
+    expect(unnamed).toEqual({ same: true, peer: { path: null, pid: null, uid: null, gid: null } });
     const peer = new UnixPeerAddr("/run/client.sock");
     const named = await (await router.fetch(new Request(`${BASE}/peer`), { peer })).json();
-    expect(named).toEqual({ same: true, peer: { path: "/run/client.sock" } });
+    expect(named).toEqual({ same: true, peer: { path: "/run/client.sock", pid: null, uid: null, gid: null } });
   });
 
   it("middleware can put values in extensions for the handler", async () => {

@@ -68,7 +68,7 @@ describe("serving a Router", () => {
     const user = await request(server.address, "/users/ada%20l");
     expect(user.headers["content-type"]).toBe("application/json");
     expect(JSON.parse(user.body)).toEqual({ id: "ada l" });
-    expect(JSON.parse((await request(server.address, "/peer")).body)).toEqual({ path: null });
+    expect(JSON.parse((await request(server.address, "/peer")).body)).toEqual({ path: null, pid: process.pid, uid: process.getuid?.(), gid: process.getgid?.() });
     const echo = await request(server.address, "/echo", { method: "POST", body: "payload", headers: { "content-type": "text/x-test" } });
     expect(JSON.parse(echo.body)).toEqual({ body: "payload", type: "text/x-test" });
   });

@@ -21,7 +21,7 @@ import {
   reportHandlerError,
   ServerHandle,
 } from "@tako/core/listener";
-import { bindUnixSocket, validateUnixSocketOptions, type BindUnixSocketOptions, type UnixAddressInput, type UnixPeerAddr, type UnixSocketBinding } from "@tako/unix";
+import { bindUnixSocket, resolvePeerCredentials, unixPeerOf, validateUnixSocketOptions, type BindUnixSocketOptions, type PeerCredentialsMode, type UnixAddressInput, type UnixPeerAddr, type UnixSocketBinding } from "@tako/unix";
 import { Context, peerOf, type RequestHost } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { NodeRequest } from "./node-request.ts";
@@ -31,7 +31,8 @@ import { kFail, kHandle, Router, type MaybePromise } from "./router.ts";
 
 /**
  * Options of {@link serveUnixHttp}: every {@link ServerConfig} field (all optional, defaults as in
- * `DEFAULT_SERVER_CONFIG`), plus the shutdown signal, a logger and the socket file's mode.
+ * `DEFAULT_SERVER_CONFIG`), plus the shutdown signal, a logger, the socket file's mode and how
+ * peer credentials are read.
  *
  * @example
  * ```ts
@@ -47,6 +48,13 @@ export interface ServeUnixHttpOptions extends Partial<ServerConfig> {
   readonly mode?: number | undefined;
   /** The listen backlog. Default: Node's (511). */
   readonly backlog?: number | undefined;
+  /**
+   * Whether each connection's peer `pid`/`uid`/`gid` and bound name are read at accept (`ctx.peer`):
+   * `"auto"` (default) where the koffi backend loads, else `null`s; `"required"`: startup fails
+   * with `UnsupportedError` without a backend, and a connection whose credentials cannot be read
+   * is closed (counted in `rejected`); `"off"`: never.
+   */
+  readonly peerCredentials?: PeerCredentialsMode | undefined;
 }
 
 const CONFIG_KEYS = Object.keys(DEFAULT_SERVER_CONFIG);
@@ -58,7 +66,7 @@ const CONFIG_KEYS = Object.keys(DEFAULT_SERVER_CONFIG);
  * SERVE_UNIX_HTTP_OPTION_KEYS.includes("maxBodySize"); // true
  * ```
  */
-export const SERVE_UNIX_HTTP_OPTION_KEYS: readonly string[] = Object.freeze([...CONFIG_KEYS, "signal", "logger", "mode", "backlog"]);
+export const SERVE_UNIX_HTTP_OPTION_KEYS: readonly string[] = Object.freeze([...CONFIG_KEYS, "signal", "logger", "mode", "backlog", "peerCredentials"]);
 
 const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -83,12 +91,13 @@ export async function serveUnixHttp(path: UnixAddressInput, router: Router, opti
   if (!(router instanceof Router)) throw new InvalidConfigError("router", "serveUnixHttp needs a Router (new Router())");
   checkOptionsObject("serveUnixHttp options", options);
   checkKnownKeys("serveUnixHttp options", options, SERVE_UNIX_HTTP_OPTION_KEYS);
-  const { signal, logger, mode, backlog, ...rest } = options;
+  const { signal, logger, mode, backlog, peerCredentials, ...rest } = options;
   const config = validateServerConfig(definedOnly(rest) as Partial<ServerConfig>);
   checkBaseServeOptions({ signal, logger });
   const bindOptions = definedOnly({ mode, backlog }) as BindUnixSocketOptions;
   const target = validateUnixSocketOptions(path, bindOptions);
-  const listener = new UnixHttpListener(router, config, target.address, logger);
+  const credentials = resolvePeerCredentials(peerCredentials, "serveUnixHttp options.peerCredentials");
+  const listener = new UnixHttpListener(router, config, target.address, logger, credentials);
   await listener.bind(path, bindOptions, signal);
   return listener.handle;
 }
@@ -168,6 +177,7 @@ class UnixHttpListener implements RequestHost {
   readonly #router: Router;
   readonly #config: Readonly<ServerConfig>;
   readonly #logger: Logger | undefined;
+  readonly #credentials: PeerCredentialsMode;
   readonly #drain = new Drain();
   /** Responses of the requests tracked by the drain (deleted when each closes). */
   readonly #inFlight = new Set<ServerResponse>();
@@ -176,8 +186,9 @@ class UnixHttpListener implements RequestHost {
   #closed: Promise<void> = Promise.resolve();
   #stopSignal: () => void = () => {};
 
-  constructor(router: Router, config: Readonly<ServerConfig>, address: string, logger: Logger | undefined) {
+  constructor(router: Router, config: Readonly<ServerConfig>, address: string, logger: Logger | undefined, credentials: PeerCredentialsMode) {
     this.#router = router;
+    this.#credentials = credentials;
     this.#config = config;
     this.#logger = logger;
     const requestTimeout = Math.ceil(config.requestTimeout);
@@ -251,6 +262,16 @@ class UnixHttpListener implements RequestHost {
   }
 
   readonly #onConnection = (socket: Socket): void => {
+    // The peer is read here, once, and cached on the socket (ctx.peer and peerOf find it there).
+    try {
+      unixPeerOf(socket, this.#credentials);
+    } catch (error) {
+      // "required" and the kernel gave no credentials: never serve this connection.
+      this.handle.counters.rejected++;
+      this.#logger?.debug({ err: error, kind: "unix-http" }, "connection refused before its first request");
+      socket.destroy();
+      return;
+    }
     if (channels.connection.hasSubscribers) channels.connection.publish({ kind: "unix-http", server: this.handle, peer: peerOf(socket) });
     if (channels.connectionClosed.hasSubscribers) {
       socket.once("close", () => channels.connectionClosed.publish({ kind: "unix-http", server: this.handle, peer: peerOf(socket) }));

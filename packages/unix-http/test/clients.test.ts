@@ -73,7 +73,10 @@ describe("curl", () => {
     const text = await run(curl, ["-sS", "--unix-socket", server.address, "http://localhost/"]);
     expect(text.stdout).toBe("hello from unix");
     const peer = await run(curl, ["-sS", "--unix-socket", server.address, "http://localhost/peer"]);
-    expect(JSON.parse(peer.stdout)).toEqual({ path: null });
+    // curl's own credentials, as the kernel recorded them (a child of this process: another pid, same user).
+    const seen = JSON.parse(peer.stdout) as { pid: number };
+    expect(seen).toEqual({ path: null, pid: expect.any(Number), uid: process.getuid?.(), gid: process.getgid?.() });
+    expect(seen.pid).not.toBe(process.pid);
     const user = await run(curl, ["-sS", "--unix-socket", server.address, "http://localhost/users/a%20b"]);
     expect(JSON.parse(user.stdout)).toEqual({ id: "a b" });
     const echo = await run(curl, ["-sS", "--unix-socket", server.address, "-d", "from curl", "http://localhost/echo"]);
@@ -167,7 +170,8 @@ http {
     expect(root.status).toBe(200);
     expect(await root.text()).toBe("hello from unix");
     expect(await (await fetch(`${base}/direct/users/42`)).json()).toEqual({ id: "42" });
-    expect(await (await fetch(`${base}/peer`)).json()).toEqual({ path: null });
+    // The peer is the nginx worker that connected (whatever user it runs as), with a real pid.
+    expect(await (await fetch(`${base}/peer`)).json()).toEqual({ path: null, pid: expect.any(Number), uid: expect.any(Number), gid: expect.any(Number) });
     const echo = await fetch(`${base}/echo`, { method: "POST", body: "through nginx" });
     expect(await echo.json()).toEqual({ got: "through nginx", host: "127.0.0.1" });
     expect(await (await fetch(`${base}/stream`)).text()).toBe("part0\npart1\npart2\n");

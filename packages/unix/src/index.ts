@@ -3,7 +3,8 @@ export type { UnixAddressInput } from "./unix-address.ts";
 export { SERVE_UNIX_OPTION_KEYS, validateUnixOptions, type ServeUnixOptions } from "./options.ts";
 export { serveUnix, serveUnixWithShutdown, serveUnixWithShutdownAndDrain, type UnixHandler } from "./serve-unix.ts";
 export { MAX_SOCKET_PATH_BYTES, parseSocketPath, type SocketPath } from "./socket-path.ts";
-export { UnixPeerAddr } from "./unix-peer-addr.ts";
+export { UnixPeerAddr, type UnixPeerInit } from "./unix-peer-addr.ts";
+export { PeerCredentialsError, resolvePeerCredentials, unixPeerOf, type PeerCredentialsMode } from "./unix-peer-of.ts";
 // From @tako/core, the same list in every listener package (scripts/test/docs.test.ts checks it):
 // every error class, the shutdown trigger, the channel names and the handle's types.
 export {

@@ -3,11 +3,12 @@ import { checkKnownKeys, checkOptionsObject, STREAM_LISTENER_OPTION_KEYS, valida
 import { checkModeAndBacklog } from "./bind-unix.ts";
 import { resolveUnixAddress, type UnixAddressInput } from "./unix-address.ts";
 import type { SocketPath } from "./socket-path.ts";
+import { resolvePeerCredentials, type PeerCredentialsMode } from "./unix-peer-of.ts";
 
 /**
  * Options of {@link serveUnix}: the shared stream-listener options (`signal`, `drainTimeout`,
  * `logger`, `maxConnections`, `onMaxConnections`, `maxQueue`, `queueTimeout`, `idleTimeout`) plus
- * the socket file's `mode` and the listen `backlog`. Durations are milliseconds.
+ * the socket file's `mode`, the listen `backlog` and `peerCredentials`. Durations are milliseconds.
  *
  * @example
  * ```ts
@@ -19,6 +20,13 @@ export interface ServeUnixOptions extends StreamListenerOptions {
   readonly mode?: number | undefined;
   /** The listen backlog (pending, not yet accepted connections). Default 511 (Node's). */
   readonly backlog?: number | undefined;
+  /**
+   * Whether each peer's `pid`/`uid`/`gid` and bound name are read at accept (see `unixPeerOf`):
+   * `"auto"` (default) where the koffi backend loads, else `null`s; `"required"`: startup fails
+   * with `UnsupportedError` without a backend, and a connection whose credentials cannot be read
+   * is closed (counted in `rejected`); `"off"`: never (every peer is all `null`).
+   */
+  readonly peerCredentials?: PeerCredentialsMode | undefined;
 }
 
 /**
@@ -29,11 +37,11 @@ export interface ServeUnixOptions extends StreamListenerOptions {
  * SERVE_UNIX_OPTION_KEYS.includes("mode"); // true
  * ```
  */
-export const SERVE_UNIX_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LISTENER_OPTION_KEYS, "mode", "backlog"]);
+export const SERVE_UNIX_OPTION_KEYS: readonly string[] = Object.freeze([...STREAM_LISTENER_OPTION_KEYS, "mode", "backlog", "peerCredentials"]);
 
 /**
  * Validates a socket path and {@link ServeUnixOptions} (values and unknown keys) without touching
- * anything; throws what {@link serveUnix} would reject with.
+ * anything (it may load the peer-credentials backend); throws what {@link serveUnix} would reject with.
  *
  * @example
  * ```ts
@@ -46,5 +54,6 @@ export function validateUnixOptions(path: UnixAddressInput, options: ServeUnixOp
   validateStreamListenerOptions(options);
   checkKnownKeys("serveUnix options", options, SERVE_UNIX_OPTION_KEYS);
   checkModeAndBacklog(target, options);
+  resolvePeerCredentials(options.peerCredentials, "serveUnix options.peerCredentials");
   return target;
 }

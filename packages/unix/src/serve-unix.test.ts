@@ -48,7 +48,7 @@ function recordingLogger(): Logger & { errors: Array<{ obj: object; msg?: string
 }
 
 describe("serveUnix: serving", () => {
-  it("echoes over a socket file; address is the path; the peer is an unnamed UnixPeerAddr", async () => {
+  it("echoes over a socket file; address is the path; the peer is an unnamed UnixPeerAddr with this process's credentials", async () => {
     const path = dirs.path();
     const peers: UnixPeerAddr[] = [];
     const server = await serve(path, async (socket, peer) => {
@@ -60,7 +60,7 @@ describe("serveUnix: serving", () => {
     expect(await exchange(path, Buffer.alloc(256 * 1024, 7))).toHaveLength(256 * 1024);
     expect(peers).toHaveLength(2);
     expect(peers[0]).toBeInstanceOf(UnixPeerAddr);
-    expect(JSON.stringify(peers[0])).toBe('{"path":null}');
+    expect(JSON.stringify(peers[0])).toBe(JSON.stringify({ path: null, pid: process.pid, uid: process.getuid?.(), gid: process.getgid?.() }));
     expect(server.stats()).toEqual({ active: 0, accepted: 2, rejected: 0, handlerErrors: 0, protocolErrors: 0 });
   });
 

@@ -4,11 +4,12 @@ import { serveStream } from "@tako/core/listener";
 import { bindUnixSocket } from "./bind-unix.ts";
 import type { UnixAddressInput } from "./unix-address.ts";
 import { validateUnixOptions, type ServeUnixOptions } from "./options.ts";
-import { UnixPeerAddr } from "./unix-peer-addr.ts";
+import type { UnixPeerAddr } from "./unix-peer-addr.ts";
+import { resolvePeerCredentials, unixPeerOf } from "./unix-peer-of.ts";
 
 /**
- * A Unix-socket connection handler: the real `net.Socket`, the peer ({@link UnixPeerAddr}, whose
- * `path` is `null` for the usual unnamed client) and a context whose `signal` aborts when shutdown
+ * A Unix-socket connection handler: the real `net.Socket`, the peer ({@link UnixPeerAddr}: the
+ * client's `pid`/`uid`/`gid` and bound `path`, each `null` where unknown) and a context whose `signal` aborts when shutdown
  * starts.
  *
  * - Return a promise (an `async` function): when it resolves the connection is ended after
@@ -30,19 +31,14 @@ import { UnixPeerAddr } from "./unix-peer-addr.ts";
  */
 export type UnixHandler = (socket: net.Socket, peer: UnixPeerAddr, ctx: HandlerContext) => Promise<void> | void | unknown;
 
-/** Node reports no peer address for Unix sockets and clients are normally unnamed: one frozen peer serves them all. */
-const UNNAMED_PEER = new UnixPeerAddr(null);
-
-function peerOf(): UnixPeerAddr {
-  return UNNAMED_PEER;
-}
-
 /**
  * Serves a Unix domain socket: calls `handler` once per accepted connection. `path` is a
  * filesystem path (at most 107 bytes on Linux) or `@name` / `\0name` for a Linux abstract socket.
  * The socket file is made safely (see `bindUnixSocket`: symlinks and other files refused, a live
  * socket is `EADDRINUSE`, a stale one replaced, `mode` applied before the file appears) and
- * removed after the drain if it is still the one this server bound. Resolves once listening with
+ * removed after the drain if it is still the one this server bound. Each peer's credentials
+ * (`pid`, `uid`, `gid`) and bound name are read from the kernel at accept (`peerCredentials`,
+ * default `"auto"`). Resolves once listening with
  * the handle; `server.address` is the path (`@name` for abstract). Bad paths and options reject
  * before anything is bound. `path` may be `{ fd }` (or a `listenFds()` entry from
  * `@tako/systemd`): the server accepts on that inherited listening socket, whose file it never
@@ -61,6 +57,7 @@ function peerOf(): UnixPeerAddr {
 export async function serveUnix(path: UnixAddressInput, handler: UnixHandler, options: ServeUnixOptions = {}): Promise<Server<string>> {
   validateUnixOptions(path, options);
   const { mode, backlog } = options;
+  const credentials = resolvePeerCredentials(options.peerCredentials, "serveUnix options.peerCredentials");
   return serveStream<UnixPeerAddr, string>({
     kind: "unix",
     server: net.createServer(),
@@ -70,7 +67,9 @@ export async function serveUnix(path: UnixAddressInput, handler: UnixHandler, op
       const binding = await bindUnixSocket(server, path, { mode, backlog });
       return { address: binding.address, release: () => binding.release() };
     },
-    peerOf,
+    // Read when the connection is admitted, cached on the socket; under "required" a failed read
+    // throws PeerCredentialsError, which the machine counts as a refused connection.
+    peerOf: (socket) => unixPeerOf(socket, credentials),
   });
 }
 
