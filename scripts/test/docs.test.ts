@@ -94,11 +94,13 @@ const SHARED_FROM_CORE = [
   "UnsupportedError",
   "shutdownSignal",
 ];
+/** The PROXY protocol pieces the stream listeners (PROXY receivers) re-export for clients and relays. */
+const PROXY_FROM_CORE = ["encodeProxyHeader", "parseProxyHeader", "ProxyHeaderInput", "ProxyInfo"];
 /** And what each adds because its own signatures use it. */
 const OWN_FROM_CORE: Record<string, string[]> = {
-  "@tako/tcp": ["AddressInput", "FdAddress", "HandlerContext", "Server", "SocketAddress", "reusePortSupported"],
+  "@tako/tcp": ["AddressInput", "FdAddress", "HandlerContext", "Server", "SocketAddress", "reusePortSupported", ...PROXY_FROM_CORE, "ProxyProtocolOption", "ProxyProtocolOptions"],
   "@tako/udp": ["AddressInput", "FdAddress", "HandlerContext", "Server", "SocketAddress", "reusePortSupported"],
-  "@tako/unix": ["FdAddress", "HandlerContext", "Server"],
+  "@tako/unix": ["FdAddress", "HandlerContext", "Server", ...PROXY_FROM_CORE, "UnixProxyProtocolOption"],
   "@tako/unix-http": ["DEFAULT_SERVER_CONFIG", "ServerConfig"],
 };
 

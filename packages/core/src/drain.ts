@@ -1,4 +1,5 @@
 import { checkDuration } from "./check.ts";
+import type { ProxyInfo } from "./proxy/types.ts";
 
 /**
  * What a drain did: units that finished in time, units destroyed at the deadline, and how long it took.
@@ -33,6 +34,8 @@ export interface DrainReport {
 export interface HandlerContext {
   /** Aborts when the server starts shutting down: stop at the next message boundary. */
   readonly signal: AbortSignal;
+  /** The connection's PROXY header, on a listener with `proxyProtocol` (undefined otherwise, and for peers served `"direct"`). */
+  readonly proxy?: ProxyInfo | undefined;
 }
 
 /**

@@ -23,6 +23,8 @@ export { channels } from "./diagnostics.ts";
 export { checkListenFd, inspectFd, isFdAddress, listenOnFd, type FdInfo } from "./fd-socket.ts";
 export { Drain, DrainUnit } from "./drain.ts";
 export { reportHandlerError, reportProtocolError, ServerHandle, type Counters, type ServerHandleInit } from "./server.ts";
+export { resolveProxyProtocolOption, type ProxyPolicy } from "./proxy/policy.ts";
+export { readProxyHeader, type ReadProxyHeaderOptions } from "./proxy/reader.ts";
 export { onShutdownSignal } from "./shutdown.ts";
 export { serveStream, type StreamHandler, type StreamListenerInit } from "./stream-listener.ts";
 export { STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions } from "./stream-options.ts";

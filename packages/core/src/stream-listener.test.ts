@@ -72,7 +72,7 @@ describe("validateStreamListenerOptions", () => {
   });
 
   it("lists every option key", () => {
-    expect([...STREAM_LISTENER_OPTION_KEYS].sort()).toEqual(["drainTimeout", "idleTimeout", "logger", "maxConnections", "maxQueue", "onMaxConnections", "queueTimeout", "signal"]);
+    expect([...STREAM_LISTENER_OPTION_KEYS].sort()).toEqual(["drainTimeout", "idleTimeout", "logger", "maxConnections", "maxQueue", "onMaxConnections", "proxyProtocol", "queueTimeout", "signal"]);
   });
 });
 

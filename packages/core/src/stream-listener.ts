@@ -5,8 +5,10 @@ import { channels } from "./diagnostics.ts";
 import { Drain, type DrainUnit, type HandlerContext } from "./drain.ts";
 import { isPeerGone, ProtocolError, TakoError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import { resolveProxyProtocolOption } from "./proxy/policy.ts";
 import { reportHandlerError, reportProtocolError, ServerHandle, type Server } from "./server.ts";
 import { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, validateStreamListenerOptions, type StreamListenerOptions } from "./stream-options.ts";
+import { ProxyHeaderPhase } from "./stream-proxy-phase.ts";
 
 /**
  * A per-connection handler. It receives the real socket, the peer and a context whose `signal`
@@ -165,6 +167,8 @@ class StreamMachine<Peer, Address> {
   readonly warned = new Set<string>();
   /** Connections whose handler finished and whose reply is flushed, waiting for the client's FIN. */
   readonly lingering = new Set<net.Socket>();
+  /** The PROXY header phase, when `proxyProtocol` is on. */
+  readonly proxy: ProxyHeaderPhase | undefined;
 
   constructor(init: StreamListenerInit<Peer, Address>) {
     const o = init.options;
@@ -179,6 +183,13 @@ class StreamMachine<Peer, Address> {
     this.idleTimeout = o.idleTimeout ?? 0;
     this.peerOf = init.peerOf;
     this.prepareSocket = init.prepareSocket;
+    const policy = resolveProxyProtocolOption(o.proxyProtocol, { allowTrusted: init.kind === "tcp", field: "proxyProtocol" });
+    this.proxy = policy && new ProxyHeaderPhase(policy, this as StreamMachine<unknown, unknown>);
+  }
+
+  /** Slots taken: running handlers plus connections still sending their PROXY header. */
+  inUse(): number {
+    return this.proxy === undefined ? this.drain.active : this.drain.active + this.proxy.pending.size;
   }
 
   readonly onConnection = (socket: net.Socket): void => {
@@ -194,12 +205,13 @@ class StreamMachine<Peer, Address> {
       else this.early.push(socket);
       return;
     }
-    if (this.drain.draining) {
-      handle.counters.rejected++;
+    const verdict = this.proxy === undefined ? "ok" : this.proxy.admit(socket);
+    if (this.drain.draining || verdict !== "ok") {
+      if (verdict !== "gone") handle.counters.rejected++;
       socket.destroy();
       return;
     }
-    if (this.drain.active < this.maxConnections) {
+    if (this.inUse() < this.maxConnections) {
       this.start(socket, handle);
       return;
     }
@@ -225,7 +237,6 @@ class StreamMachine<Peer, Address> {
 
   start(socket: net.Socket, handle: ServerHandle<Address>): void {
     if (socket.destroyed) return;
-    const tracked = socket as TrackedSocket;
     let peer: Peer;
     try {
       peer = this.peerOf(socket);
@@ -242,6 +253,12 @@ class StreamMachine<Peer, Address> {
       this.logger?.debug({ err: error, kind: this.kind }, "connection lost before its handler started");
       return;
     }
+    if (this.proxy !== undefined && !this.proxy.isDirect(socket)) this.proxy.begin(socket);
+    else this.serve(socket, handle, peer, this.drain.context);
+  }
+
+  serve(socket: net.Socket, handle: ServerHandle<Address>, peer: Peer, ctx: HandlerContext): void {
+    const tracked = socket as TrackedSocket;
     handle.counters.accepted++;
     const conn: Connection = { machine: this as StreamMachine<unknown, unknown>, peer, unit: undefined };
     tracked[kConn] = conn;
@@ -255,7 +272,7 @@ class StreamMachine<Peer, Address> {
     socket[Symbol.asyncIterator] = iterateKeepingSocketOpen;
     let result: unknown;
     try {
-      result = this.handler(socket, peer, this.drain.context);
+      result = this.handler(socket, peer, ctx);
     } catch (error) {
       this.fail(socket, peer, error);
       return;
@@ -339,7 +356,7 @@ class StreamMachine<Peer, Address> {
   onSlotFree(): void {
     const handle = this.handle;
     if (handle === undefined || this.drain.draining) return;
-    while (this.queue.size > 0 && this.drain.active < this.maxConnections) {
+    while (this.queue.size > 0 && this.inUse() < this.maxConnections) {
       const next = this.queue.keys().next().value as net.Socket;
       this.leaveQueue(next);
       if (next.destroyed) continue;
@@ -377,7 +394,8 @@ function onQueuedEnd(this: TrackedSocket): void {
 /**
  * The one stream-listener machine behind `serveTcp` and `serveUnix`: binds the caller's
  * `net.Server`, runs the handler once per connection with the shared drain context, enforces
- * `maxConnections` (queue or reject), `idleTimeout`, publishes `connection` and
+ * `maxConnections` (queue or reject), `idleTimeout`, the `proxyProtocol` header phase (a PROXY
+ * header read before the handler, see `stream-proxy-phase.ts`), publishes `connection` and
  * `connection-closed`, keeps accept errors from stopping the server, and returns the common
  * {@link ServerHandle} whose shutdown closes the listening socket at once, aborts every handler's
  * signal, waits up to `drainTimeout` and destroys what is left.
@@ -426,7 +444,10 @@ export async function serveStream<Peer, Address>(init: StreamListenerInit<Peer, 
     signal: init.options.signal,
     logger: init.options.logger,
     stopAccepting: () => machine.stopAccepting(),
-    onDrainStart: () => machine.closeLingering(),
+    onDrainStart: () => {
+      machine.closeLingering();
+      machine.proxy?.closeAll();
+    },
     afterDrain: async () => {
       if (machine.queueTimer !== undefined) clearTimeout(machine.queueTimer);
       if (release) await release();

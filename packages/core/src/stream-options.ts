@@ -1,5 +1,7 @@
 import { BASE_SERVE_OPTION_KEYS, checkBaseServeOptions, checkCount, checkDuration, checkOptionsObject, type BaseServeOptions } from "./check.ts";
 import { InvalidConfigError } from "./errors.ts";
+import { resolveProxyProtocolOption } from "./proxy/policy.ts";
+import type { ProxyProtocolOption } from "./proxy/types.ts";
 
 /**
  * Options every stream listener (`@tako/tcp`, `@tako/unix`) accepts: {@link BaseServeOptions}
@@ -25,6 +27,12 @@ export interface StreamListenerOptions extends BaseServeOptions {
   readonly queueTimeout?: number | undefined;
   /** Destroys a connection after this long with no traffic either way; 0 or undefined = off. */
   readonly idleTimeout?: number | undefined;
+  /**
+   * Read a PROXY protocol v1/v2 header before the handler: `true` (every connection must send
+   * one) or `{ trusted, untrusted, timeout, maxHeaderSize }` (`trusted` and `untrusted` on TCP
+   * only). The handler's `ctx.proxy` has the header; on TCP `peer` is the header's source.
+   */
+  readonly proxyProtocol?: ProxyProtocolOption | undefined;
 }
 
 /**
@@ -62,6 +70,7 @@ export const STREAM_LISTENER_OPTION_KEYS: readonly string[] = Object.freeze([
   "maxQueue",
   "queueTimeout",
   "idleTimeout",
+  "proxyProtocol",
 ]);
 
 /**
@@ -83,4 +92,6 @@ export function validateStreamListenerOptions(options: StreamListenerOptions): v
   if (o.onMaxConnections !== undefined && o.onMaxConnections !== "queue" && o.onMaxConnections !== "reject") {
     throw new InvalidConfigError("onMaxConnections", `onMaxConnections must be "queue" or "reject"; got ${JSON.stringify(o.onMaxConnections)}`);
   }
+  // The shape, timeout and CIDRs; whether `trusted` is allowed is the listener's call (not on Unix).
+  resolveProxyProtocolOption(o.proxyProtocol, { allowTrusted: true, field: "proxyProtocol" });
 }

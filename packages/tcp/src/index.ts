@@ -21,3 +21,5 @@ export {
 } from "@tako/core";
 // And what this listener's own signatures use.
 export { reusePortSupported, type AddressInput, type FdAddress, type HandlerContext, type Server, type SocketAddress } from "@tako/core";
+// And the PROXY protocol pieces a client or relay in front of this listener uses.
+export { encodeProxyHeader, parseProxyHeader, type ProxyHeaderInput, type ProxyInfo, type ProxyProtocolOption, type ProxyProtocolOptions } from "@tako/core";

@@ -19,7 +19,8 @@ import { validateTcpOptions, type ServeTcpOptions } from "./options.ts";
 
 /**
  * A TCP connection handler: the real `net.Socket`, the peer `{ address, port, family }` and a
- * context whose `signal` aborts when shutdown starts.
+ * context whose `signal` aborts when shutdown starts. With `proxyProtocol`, `peer` is the client
+ * the PROXY header names and `ctx.proxy` the header (`via`: the real socket peer).
  *
  * - Return a promise (an `async` function): when it resolves the connection is ended after
  *   pending writes flush; when it rejects (or the handler throws) the error is reported and the

@@ -26,3 +26,5 @@ export {
 } from "@tako/core";
 // And what this listener's own signatures use.
 export type { FdAddress, HandlerContext, Server } from "@tako/core";
+// And the PROXY protocol pieces (a Unix socket behind HAProxy's `unix@` or nginx's `unix:`).
+export { encodeProxyHeader, parseProxyHeader, type ProxyHeaderInput, type ProxyInfo, type UnixProxyProtocolOption } from "@tako/core";

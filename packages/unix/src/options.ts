@@ -1,5 +1,5 @@
-import { type StreamListenerOptions } from "@tako/core";
-import { checkKnownKeys, checkOptionsObject, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions } from "@tako/core/listener";
+import { type StreamListenerOptions, type UnixProxyProtocolOption } from "@tako/core";
+import { checkKnownKeys, checkOptionsObject, resolveProxyProtocolOption, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions } from "@tako/core/listener";
 import { checkModeAndBacklog } from "./bind-unix.ts";
 import { resolveUnixAddress, type UnixAddressInput } from "./unix-address.ts";
 import type { SocketPath } from "./socket-path.ts";
@@ -27,6 +27,13 @@ export interface ServeUnixOptions extends StreamListenerOptions {
    * is closed (counted in `rejected`); `"off"`: never (every peer is all `null`).
    */
   readonly peerCredentials?: PeerCredentialsMode | undefined;
+  /**
+   * Every connection must start with a PROXY v1/v2 header (HAProxy `server app unix@/run/app.sock
+   * send-proxy-v2`): `true`, or `{ timeout, maxHeaderSize }`. No `trusted` list: the socket
+   * file's permissions decide who may connect. `ctx.proxy` has the header; `peer` stays the
+   * socket's `UnixPeerAddr`.
+   */
+  readonly proxyProtocol?: UnixProxyProtocolOption | undefined;
 }
 
 /**
@@ -51,6 +58,8 @@ export const SERVE_UNIX_OPTION_KEYS: readonly string[] = Object.freeze([...STREA
 export function validateUnixOptions(path: UnixAddressInput, options: ServeUnixOptions): SocketPath {
   const target = resolveUnixAddress(path, "serveUnix");
   checkOptionsObject("serveUnix options", options);
+  // Before the shared check: on Unix a trusted/untrusted key is the error to name.
+  resolveProxyProtocolOption(options.proxyProtocol, { allowTrusted: false, field: "proxyProtocol" });
   validateStreamListenerOptions(options);
   checkKnownKeys("serveUnix options", options, SERVE_UNIX_OPTION_KEYS);
   checkModeAndBacklog(target, options);

@@ -10,7 +10,8 @@ import { resolvePeerCredentials, unixPeerOf } from "./unix-peer-of.ts";
 /**
  * A Unix-socket connection handler: the real `net.Socket`, the peer ({@link UnixPeerAddr}: the
  * client's `pid`/`uid`/`gid` and bound `path`, each `null` where unknown) and a context whose `signal` aborts when shutdown
- * starts.
+ * starts. With `proxyProtocol`, `ctx.proxy` is the connection's PROXY header (the TCP client a
+ * proxy in front accepted); `peer` stays the socket's peer.
  *
  * - Return a promise (an `async` function): when it resolves the connection is ended after
  *   pending writes flush; when it rejects (or the handler throws) the error is reported and the

@@ -1,0 +1,188 @@
+import type * as net from "node:net";
+import { toSocketAddress } from "../address.ts";
+import { checkDuration } from "../check.ts";
+import { InvalidConfigError, ProtocolError } from "../errors.ts";
+import { DEFAULT_MAX_HEADER_SIZE, PROXY_ERROR } from "./constants.ts";
+import { checkMaxHeaderSize, ProxyHeaderParser } from "./parse.ts";
+import type { ProxyInfo } from "./types.ts";
+
+/** Called once with the header, or with why there is none (the socket is left to the caller). */
+export type HeaderCallback = (error: Error | null, info: ProxyInfo | null) => void;
+
+const kReader = Symbol("tako.proxyReader");
+
+interface ReadingSocket extends net.Socket {
+  [kReader]?: HeaderRead;
+}
+
+// Shared listeners (one set for every socket): the state lives on the socket.
+function onReadable(this: ReadingSocket): void {
+  this[kReader]?.drain();
+}
+function onEnd(this: ReadingSocket): void {
+  this[kReader]?.closed();
+}
+function onClose(this: ReadingSocket): void {
+  this[kReader]?.closed();
+}
+function onError(this: ReadingSocket, error: Error): void {
+  this[kReader]?.finish(error, null);
+}
+
+/**
+ * One header read on one socket: chunks with `socket.read()` on 'readable' (never byte by byte),
+ * one deadline for the whole header (armed once, cleared when it settles), exactly the header
+ * consumed and the rest `unshift`ed back in front of whatever is still buffered.
+ */
+class HeaderRead {
+  readonly socket: ReadingSocket;
+  readonly parser: ProxyHeaderParser;
+  readonly callback: HeaderCallback;
+  timer: NodeJS.Timeout | undefined;
+
+  constructor(socket: ReadingSocket, timeout: number, maxHeaderSize: number, callback: HeaderCallback) {
+    this.socket = socket;
+    this.parser = new ProxyHeaderParser(maxHeaderSize);
+    this.callback = callback;
+    socket[kReader] = this;
+    this.timer = setTimeout(this.expire, timeout);
+    socket.on("readable", onReadable);
+    socket.on("end", onEnd);
+    socket.on("close", onClose);
+    socket.on("error", onError);
+  }
+
+  readonly expire = (): void => {
+    this.timer = undefined;
+    const received = this.parser.received;
+    this.finish(new ProtocolError(`no complete PROXY header within the timeout (${received} bytes received)`, { code: PROXY_ERROR.TIMEOUT }), null);
+  };
+
+  drain(): void {
+    const socket = this.socket;
+    let chunk: Buffer | null;
+    while (socket[kReader] === this && (chunk = socket.read() as Buffer | null) !== null) {
+      let result: ReturnType<ProxyHeaderParser["push"]>;
+      try {
+        result = this.parser.push(chunk);
+      } catch (error) {
+        this.finish(error as Error, null);
+        return;
+      }
+      if (result === null) continue;
+      const via = typeof socket.remoteAddress === "string" ? toSocketAddress({ address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily }) : null;
+      const info: ProxyInfo = via === null ? result.info : { ...result.info, via };
+      // Detach first: unshift must not re-enter our 'readable' listener.
+      this.detach();
+      if (result.rest.length > 0) socket.unshift(result.rest);
+      this.callback(null, info);
+      return;
+    }
+  }
+
+  closed(): void {
+    const received = this.parser.received;
+    const error =
+      received === 0
+        ? new ProtocolError("connection closed before sending a PROXY header", { code: PROXY_ERROR.CLOSED })
+        : new ProtocolError(`connection ended inside the PROXY header (${received} bytes received)`, { code: PROXY_ERROR.HEADER });
+    this.finish(error, null);
+  }
+
+  finish(error: Error, info: ProxyInfo | null): void {
+    if (this.socket[kReader] !== this) return;
+    this.detach();
+    this.callback(error, info);
+  }
+
+  detach(): void {
+    const socket = this.socket;
+    socket[kReader] = undefined;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    socket.removeListener("readable", onReadable);
+    socket.removeListener("end", onEnd);
+    socket.removeListener("close", onClose);
+    socket.removeListener("error", onError);
+  }
+}
+
+/**
+ * Starts reading a PROXY header from `socket`; `callback` runs once. Returns a function that
+ * cancels the read (the callback is not called then). The caller validated the options.
+ */
+export function startProxyHeaderRead(socket: net.Socket, timeout: number, maxHeaderSize: number, callback: HeaderCallback): () => void {
+  const read = new HeaderRead(socket as ReadingSocket, timeout, maxHeaderSize, callback);
+  if (socket.destroyed) read.closed();
+  return () => {
+    if ((socket as ReadingSocket)[kReader] === read) read.detach();
+  };
+}
+
+/**
+ * Options of {@link readProxyHeader}.
+ *
+ * @example
+ * ```ts
+ * const options: ReadProxyHeaderOptions = { timeout: 5_000, maxHeaderSize: 4_096, signal: ctx.signal };
+ * ```
+ */
+export interface ReadProxyHeaderOptions {
+  /** The whole header must be in by then, in ms (one deadline, not reset per chunk). */
+  readonly timeout: number;
+  /** Largest v2 header accepted, 16 to 65 551 bytes. Default 4 096. */
+  readonly maxHeaderSize?: number | undefined;
+  /** Aborting it rejects at once (`ERR_TAKO_PROXY_ABORTED`), e.g. a drain starting. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * Reads the PROXY v1 or v2 header a connection must start with (package-author API: listeners
+ * call it before handing the socket on). Reads chunks, consumes exactly the header and puts the
+ * bytes after it back (`unshift`), so the next reader sees them intact and in order. Resolves
+ * with the {@link ProxyInfo} (`via` = the socket's TCP peer, `null` on Unix sockets). Rejects
+ * with a {@link ProtocolError}: `ERR_TAKO_PROXY_HEADER` (malformed, or the peer ended inside it),
+ * `ERR_TAKO_PROXY_TIMEOUT` (not complete within `timeout`; the timer is cleared on success),
+ * `ERR_TAKO_PROXY_ABORTED` (`signal` aborted), `ERR_TAKO_PROXY_CLOSED` (closed before sending a
+ * byte); or with the socket's own error (`ECONNRESET`). It never destroys the socket: on a
+ * rejection the caller does.
+ *
+ * @example
+ * ```ts
+ * server.on("connection", async (socket) => {
+ *   try {
+ *     const info = await readProxyHeader(socket, { timeout: 5_000, signal: drain.signal });
+ *     serve(socket, info.source ?? info.via);
+ *   } catch {
+ *     socket.destroy();
+ *   }
+ * });
+ * ```
+ */
+export function readProxyHeader(socket: net.Socket, options: ReadProxyHeaderOptions): Promise<ProxyInfo> {
+  if (typeof options !== "object" || options === null) throw new InvalidConfigError("options", "readProxyHeader needs { timeout }");
+  const timeout = checkDuration("timeout", options.timeout);
+  if (timeout === 0) throw new InvalidConfigError("timeout", "timeout must be more than 0 ms");
+  const max = options.maxHeaderSize === undefined ? DEFAULT_MAX_HEADER_SIZE : checkMaxHeaderSize("maxHeaderSize", options.maxHeaderSize);
+  const signal = options.signal;
+  return new Promise<ProxyInfo>((resolve, reject) => {
+    const aborted = () => new ProtocolError("PROXY header read aborted", { code: PROXY_ERROR.ABORTED, cause: signal?.reason });
+    if (signal?.aborted) {
+      reject(aborted());
+      return;
+    }
+    let settled = false;
+    const onAbort = () => {
+      cancel();
+      settled = true;
+      reject(aborted());
+    };
+    const cancel = startProxyHeaderRead(socket, timeout, max, (error, info) => {
+      settled = true;
+      signal?.removeEventListener("abort", onAbort);
+      if (error) reject(error);
+      else resolve(info as ProxyInfo);
+    });
+    if (!settled) signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
