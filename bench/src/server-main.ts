@@ -35,6 +35,8 @@ async function start(s: ServerSpec): Promise<RunningServer> {
     case "tcp-echo/tako":
     case "unix-echo/tako":
       return startTakoEcho(s);
+    case "tcp-echo/tako-proxy":
+      return startTakoEcho(s, { proxy: true });
     case "unix-echo/tako-credentials":
       // Credentials must really be read: "required" fails the case when the backend cannot load.
       return startTakoEcho({ ...s, peerCredentials: "required" });

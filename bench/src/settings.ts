@@ -10,7 +10,7 @@
  *   --memory-connections=N BENCH_MEMORY_CONNECTIONS  idle connections held in the memory case (default 10000)
  *   --echo-window=N BENCH_ECHO_WINDOW     messages in flight per connection in the stream echo cases (default 1)
  *   --udp-window=N  BENCH_UDP_WINDOW      datagrams outstanding per client socket in the UDP cases (4 sockets; default 16)
- *   --load-client=native|node BENCH_LOAD_CLIENT  the echo and UDP load clients: the C ones (built
+ *   --load-client=native|node BENCH_LOAD_CLIENT  the echo, conn-rate and UDP load clients: the C ones (built
  *                                         with cc; the default, falling back to node without a
  *                                         compiler) or the Node ones (net, dgram)
  *   --quiet-wait=MS BENCH_QUIET_WAIT_MS   before each rep, wait while a core is > 20 % busy with something

@@ -16,6 +16,8 @@ const EXPECTED_ROWS = [
   "tcp-echo-64-16",
   "tcp-echo-64-256",
   "tcp-echo-16k-16",
+  "conn-rate-tcp",
+  "conn-rate-tcp-proxy-v2",
   "unix-echo-64-16",
   "unix-echo-64-256",
   "unix-echo-16k-16",
@@ -87,7 +89,7 @@ interface Results {
   errors: unknown[];
   rows: Row[];
   machine: { cpus: number; node: string };
-  settings: { loadClient?: { echo: string; udp: string }; runtime?: string };
+  settings: { loadClient?: { echo: string; connRate: string; udp: string }; runtime?: string };
 }
 
 const out = mkdtempSync(path.join(os.tmpdir(), "tako-bench-smoke-"));
@@ -103,7 +105,7 @@ describe("bench smoke run", () => {
     expect(results.errors).toEqual([]);
     expect(results.machine.node).toBe(process.version);
     // With a C compiler on the machine the UDP figures come from the native client.
-    if (spawnSync(process.env.CC ?? "cc", ["--version"]).status === 0) expect(results.settings.loadClient).toEqual({ echo: "native", udp: "native" });
+    if (spawnSync(process.env.CC ?? "cc", ["--version"]).status === 0) expect(results.settings.loadClient).toEqual({ echo: "native", connRate: "native", udp: "native" });
     expect(results.rows.map((row) => row.id).sort()).toEqual([...EXPECTED_ROWS].sort());
     for (const row of results.rows) {
       expect(row.reps, row.id).toBeGreaterThanOrEqual(1);
@@ -122,15 +124,15 @@ describe("bench smoke run", () => {
     expect(r.stdout).toContain("| Case | Unit |");
   });
 
-  it("runs the echo and UDP cases with the Node clients too (the fallback where no C compiler exists)", { timeout: 120_000 }, async () => {
+  it("runs the echo, connection-rate and UDP cases with the Node clients too (the fallback where no C compiler exists)", { timeout: 120_000 }, async () => {
     buildIfMissing();
     const nodeOut = path.join(out, "node-clients");
-    const r = await run(["--smoke", "--only=echo-64-16,echo-16k,udp", "--load-client=node", `--out=${nodeOut}`]);
+    const r = await run(["--smoke", "--only=echo-64-16,echo-16k,conn-rate,udp", "--load-client=node", `--out=${nodeOut}`]);
     expect(r.code, `bench exited ${r.code}\n${r.stderr.slice(-4000)}`).toBe(0);
     const results = JSON.parse(readFileSync(path.join(nodeOut, "latest.json"), "utf8")) as Results;
     expect(results.errors).toEqual([]);
-    expect(results.settings.loadClient).toEqual({ echo: "node", udp: "node" });
-    const ids = ["tcp-echo-16k-16", "tcp-echo-64-16", "udp-echo-1400", "udp-echo-1400-send", "udp-echo-64", "udp-echo-64-send", "unix-echo-16k-16", "unix-echo-64-16"];
+    expect(results.settings.loadClient).toEqual({ echo: "node", connRate: "node", udp: "node" });
+    const ids = ["conn-rate-tcp", "conn-rate-tcp-proxy-v2", "conn-rate-unix-credentials", "tcp-echo-16k-16", "tcp-echo-64-16", "udp-echo-1400", "udp-echo-1400-send", "udp-echo-64", "udp-echo-64-send", "unix-echo-16k-16", "unix-echo-64-16"];
     expect(results.rows.map((row) => row.id).sort()).toEqual(ids);
     for (const row of results.rows) expect(Number.isFinite(row.comparisons[0]?.ratio.median), row.id).toBe(true);
   });
