@@ -32,6 +32,7 @@ export default defineConfig({
       project("@tako/unix", "packages/unix"),
       project("@tako/unix-http", "packages/unix-http"),
       project("@tako/test-kit", "packages/test-kit"),
+      project("@tako/systemd", "packages/systemd"),
       project("examples", "examples", ["examples/*/test/**/*.test.ts", "examples/*/src/**/*.test.ts"]),
       project("@tako/bench", "bench"),
       project("release", "scripts"),

@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { idleCheck, QuietGate } from "./cpustat.ts";
-import { CLIENTS, credentialsGroup, echoGroups, httpGroup, udpGroups } from "./cases/definitions.ts";
+import { CLIENTS, connRateGroups, credentialsGroup, echoGroups, framingGroups, h2cGroup, httpGroup, udpGroups, wsGroup } from "./cases/definitions.ts";
 import { buildNative } from "./clients/native.ts";
 import { runMemory, runShutdown, type LifecycleContext } from "./cases/lifecycle.ts";
 import { runGroup, type Group, type GroupContext } from "./cases/throughput.ts";
@@ -28,6 +28,7 @@ const wanted = (id: string) => settings.only.length === 0 || settings.only.some(
 // Our servers import @tako/* by package name, i.e. each package's built dist: check it is there.
 const PACKAGE_OF: Array<[string, string]> = [
   ["tcp-", "@tako/tcp"],
+  ["conn-rate-tcp", "@tako/tcp"],
   ["shutdown-tcp", "@tako/tcp"],
   ["memory-tcp", "@tako/tcp"],
   ["unix-", "@tako/unix"],
@@ -35,8 +36,9 @@ const PACKAGE_OF: Array<[string, string]> = [
   ["udp-", "@tako/udp"],
   ["http-", "@tako/unix-http"],
   ["shutdown-http", "@tako/unix-http"],
+  ["framing-", "@tako/framing"],
 ];
-const ALL_IDS = ["tcp-echo", "unix-echo", "conn-rate-unix-credentials", "udp-echo", "http-text", "http-json", "shutdown-tcp", "shutdown-http", "memory-tcp"];
+const ALL_IDS = ["tcp-echo", "conn-rate-tcp", "conn-rate-tcp-proxy-v2", "unix-echo", "conn-rate-unix-credentials", "udp-echo", "http-text", "http-json", "shutdown-tcp", "shutdown-http", "memory-tcp", "framing-lines", "framing-length-prefixed"];
 const needed = new Set(PACKAGE_OF.filter(([prefix]) => ALL_IDS.some((id) => id.startsWith(prefix) && (settings.only.length === 0 || settings.only.some((o) => id.includes(o) || o.startsWith(id))))).map(([, pkg]) => pkg));
 for (const pkg of needed) {
   try {
@@ -67,6 +69,7 @@ async function startServer(spec: ServerSpec, options: { gc?: boolean } = {}): Pr
     nodeFlags: flags,
     raiseFdLimit: true,
     verbose: settings.verbose,
+    runtime: settings.runtime,
   });
 }
 
@@ -81,10 +84,11 @@ function nativeClient(name: string, cases: string): string | undefined {
 }
 const echoBinary = nativeClient("echo-client", "stream echo");
 const udpBinary = nativeClient("udp-echo-client", "UDP echo");
+const connRateBinary = nativeClient("conn-rate-client", "connection-rate");
 
 const idleBefore = await idleCheck(settings.smoke ? 200 : 1000);
 if (idleBefore.some((b) => b > 0.1)) log(`WARNING: the machine is busy before the run (${idleBefore.map((b) => `${Math.round(b * 100)} %`).join(", ")} per core); figures will be noisy`);
-log(`machine: ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}, ${machine.pinned ? "pinned (server core 0, client core 1)" : "not pinned"}${settings.smoke ? ", SMOKE run" : ""}`);
+log(`machine: ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}${settings.runtime !== "node" ? `, servers on ${settings.runtime} (informative, no goal)` : ""}, ${machine.pinned ? "pinned (server core 0, client core 1)" : "not pinned"}${settings.smoke ? ", SMOKE run" : ""}`);
 const client = await ChildHandle.start({
   label: "client",
   script: "./client-main.ts",
@@ -119,7 +123,16 @@ function recordError(id: string, error: unknown): void {
 }
 
 try {
-  const groups: Group[] = [...echoGroups(settings, echoBinary), credentialsGroup(settings), ...udpGroups(settings, udpBinary), httpGroup(settings)];
+  const groups: Group[] = [
+    ...echoGroups(settings, echoBinary),
+    ...connRateGroups(settings, connRateBinary),
+    credentialsGroup(settings),
+    ...udpGroups(settings, udpBinary),
+    httpGroup(settings),
+    h2cGroup(settings),
+    wsGroup(settings),
+    ...framingGroups(settings),
+  ];
   for (const group of groups) {
     const cases = group.cases.filter((c) => wanted(c.id));
     if (cases.length === 0) continue;
@@ -160,7 +173,12 @@ const results: Results = {
     quietWaitMs: settings.quietWaitMs,
     echoWindow: settings.echoWindow,
     udpWindow: settings.udpWindow,
-    loadClient: { echo: echoBinary === undefined ? "node" : "native", udp: udpBinary === undefined ? "node" : "native" },
+    runtime: settings.runtime,
+    loadClient: {
+      echo: echoBinary === undefined ? "node" : "native",
+      connRate: connRateBinary === undefined ? "node" : "native",
+      udp: udpBinary === undefined ? "node" : "native",
+    },
     autocannonReps: settings.autocannonReps,
     memoryConnections: settings.memoryConnections,
     memoryReps: settings.memoryReps,

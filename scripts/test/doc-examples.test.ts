@@ -24,14 +24,17 @@ const program = ts.createProgram(
 const checker = program.getTypeChecker();
 
 /** Every exported name of every entry point, value and type, with the first entry that exports it. */
-function exportedNames(): Map<string, { specifier: string; value: boolean; type: boolean }> {
-  const names = new Map<string, { specifier: string; value: boolean; type: boolean }>();
+function exportedNames(): Map<string, { valueFrom: string | undefined; typeFrom: string | undefined }> {
+  const names = new Map<string, { valueFrom: string | undefined; typeFrom: string | undefined }>();
   for (const { specifier, file } of entries) {
     const source = program.getSourceFile(file)!;
     for (const symbol of checker.getExportsOfModule(checker.getSymbolAtLocation(source)!)) {
-      if (names.has(symbol.name)) continue;
       const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
-      names.set(symbol.name, { specifier, value: (target.flags & ts.SymbolFlags.Value) !== 0, type: (target.flags & ts.SymbolFlags.Type) !== 0 });
+      const seen = names.get(symbol.name) ?? { valueFrom: undefined, typeFrom: undefined };
+      // The first entry point that exports a name as a value (or a type) provides it.
+      if (seen.valueFrom === undefined && (target.flags & ts.SymbolFlags.Value) !== 0) seen.valueFrom = specifier;
+      if (seen.typeFrom === undefined && (target.flags & ts.SymbolFlags.Type) !== 0) seen.typeFrom = specifier;
+      names.set(symbol.name, seen);
     }
   }
   return names;
@@ -40,10 +43,10 @@ function exportedNames(): Map<string, { specifier: string; value: boolean; type:
 /** What a doc example may use without declaring it: the packages' exports and the usual context. */
 function prelude(): string {
   const lines = ['import type * as net from "node:net";', 'import type * as http from "node:http";', "declare global {"];
-  for (const [name, { specifier, value, type }] of exportedNames()) {
+  for (const [name, { valueFrom, typeFrom }] of exportedNames()) {
     // `Server` the value is unix-http's builder (core's plus spawnUnixHttp); the type is core's generic handle.
-    if (value) lines.push(`  const ${name}: typeof import(${JSON.stringify(name === "Server" ? "@tako/unix-http" : specifier)}).${name};`);
-    if (type) lines.push(`  type ${name}${genericParams(name)} = import(${JSON.stringify(specifier)}).${name}${genericArgs(name)};`);
+    if (valueFrom) lines.push(`  const ${name}: typeof import(${JSON.stringify(name === "Server" ? "@tako/unix-http" : valueFrom)}).${name};`);
+    if (typeFrom) lines.push(`  type ${name}${genericParams(name)} = import(${JSON.stringify(typeFrom)}).${name}${genericArgs(name)};`);
   }
   lines.push(
     "  const net: typeof import(\"node:net\");",
@@ -56,11 +59,12 @@ function prelude(): string {
     "  const dgram: typeof import(\"node:dgram\");",
     "  const subscribe: typeof import(\"node:diagnostics_channel\").subscribe;",
     "  const once: typeof import(\"node:events\").once;",
+    "  const fstatSync: typeof import(\"node:fs\").fstatSync;",
     "  type AddressInfo = import(\"node:net\").AddressInfo;",
     "  const drain: import(\"@tako/core/listener\").Drain;",
     "  const metrics: { increment(name: string): void };",
     // Placeholders an example may lean on: the user's own values and functions.
-    ...["handler", "handle", "address", "error", "data", "ctx", "port", "path", "input", "line", "lines", "a", "b", "count", "onMessage", "onDone", "onFailed", "readLines", "requireLogin", "createUser", "adminPage", "serve"].map(
+    ...["handler", "handle", "address", "error", "data", "ctx", "port", "path", "input", "line", "a", "b", "count", "payload", "index", "loadConfig", "onConnection", "fd", "info", "onMessage", "onDone", "onFailed", "readLines", "requireLogin", "createUser", "adminPage", "serve"].map(
       (name) => `  let ${name}: any;`,
     ),
     "  const socket: net.Socket;",

@@ -4,4 +4,22 @@ export { SOURCE_ARGS } from "./child.ts";
 export { abstractName, socketDir, staleSocket, type SocketDir } from "./files.ts";
 export { closed, readAll, readBytes } from "./net.ts";
 export { BAD_BASE_OPTIONS, captureStderr, invalidField, recordingLogger, type CapturedStderr, type LogRecord, type RecordingLogger } from "./options.ts";
+export {
+  CURL,
+  exchange,
+  freePort,
+  HAPROXY,
+  haproxyCommand,
+  NGINX,
+  NGINX_STREAM_MODULE,
+  proxyDir,
+  skipReason,
+  startHaproxy,
+  startNginx,
+  trickyPayload,
+  type Haproxy,
+  type HaproxyOptions,
+  type NginxOptions,
+  type ProxyProcess,
+} from "./proxies.ts";
 export { sleep, until } from "./wait.ts";
