@@ -1,7 +1,7 @@
-// `{ fd }` addresses (branch `systemd`, DESIGN section 11): each listener serves a socket inherited
-// from the real systemd-socket-activate, in a child process of the runtime under test. Pending
-// until @tako/systemd is on main; to enable, set the expectations (Bun's http server is known to
-// bind a random port instead of an fd: the listener must throw UnsupportedError there).
+// `{ fd }` addresses (DESIGN section 11): each listener serves a socket inherited from the real
+// systemd-socket-activate, in a child process of the runtime under test. Where the runtime cannot
+// adopt the fd (Deno: no inherited descriptors; Bun: node:http ignores `fd`) the listener must
+// throw UnsupportedError naming the runtime and the feature.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { existsSync } from "node:fs";
@@ -12,8 +12,6 @@ import { runtimeName } from "@tako/core/listener";
 import { assertEqual, within, type Check } from "../check.ts";
 import { connectStream } from "../clients.ts";
 
-const SYSTEMD = "@tako/systemd";
-const pending = { waitingFor: "branch systemd ({ fd } addresses, @tako/systemd)", landed: () => import(SYSTEMD).then(() => true, () => false) };
 const CHILD = fileURLToPath(new URL("../fd-child.ts", import.meta.url));
 const ACTIVATE = ["/usr/bin/systemd-socket-activate", "/bin/systemd-socket-activate"].find((p) => existsSync(p));
 
@@ -53,7 +51,6 @@ function streamCheck(kind: "tcp" | "unix" | "unix-http", title: string): Check {
   return {
     id: `fd.${kind}`,
     title,
-    pending,
     async run({ dir, defer }) {
       const target = kind === "tcp" ? { port: port() } : { path: join(dir, `${kind}.sock`) };
       const { line } = await activate("port" in target ? `127.0.0.1:${target.port}` : target.path, kind, defer);
@@ -80,7 +77,6 @@ export const checks: Check[] = [
   {
     id: "fd.udp",
     title: "serveUdp({ fd }) on a socket from systemd-socket-activate -d",
-    pending,
     async run({ defer }) {
       const p = port();
       const { line } = await activate(`127.0.0.1:${p}`, "udp", defer);
