@@ -1,7 +1,7 @@
 // `{ fd }` addresses (DESIGN section 11): each listener serves a socket inherited from the real
 // systemd-socket-activate, in a child process of the runtime under test. Where the runtime cannot
-// adopt the fd (Deno: no inherited descriptors; Bun: node:http ignores `fd`) the listener must
-// throw UnsupportedError naming the runtime and the feature.
+// adopt the fd (Deno: no inherited descriptors) the listener must throw UnsupportedError naming the
+// runtime and the feature.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { existsSync } from "node:fs";
