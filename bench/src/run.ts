@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { idleCheck, QuietGate } from "./cpustat.ts";
-import { CLIENTS, credentialsGroup, echoGroups, httpGroup, udpGroups } from "./cases/definitions.ts";
+import { CLIENTS, connRateUnixGroup, credentialsGroup, echoGroups, httpGroup, udpGroups } from "./cases/definitions.ts";
 import { buildNative } from "./clients/native.ts";
 import { runMemory, runShutdown, type LifecycleContext } from "./cases/lifecycle.ts";
 import { runGroup, type Group, type GroupContext } from "./cases/throughput.ts";
@@ -36,7 +36,7 @@ const PACKAGE_OF: Array<[string, string]> = [
   ["http-", "@tako/unix-http"],
   ["shutdown-http", "@tako/unix-http"],
 ];
-const ALL_IDS = ["tcp-echo", "unix-echo", "conn-rate-unix-credentials", "udp-echo", "http-text", "http-json", "shutdown-tcp", "shutdown-http", "memory-tcp"];
+const ALL_IDS = ["tcp-echo", "unix-echo", "conn-rate-unix", "conn-rate-unix-credentials", "udp-echo", "http-text", "http-json", "shutdown-tcp", "shutdown-http", "memory-tcp"];
 const needed = new Set(PACKAGE_OF.filter(([prefix]) => ALL_IDS.some((id) => id.startsWith(prefix) && (settings.only.length === 0 || settings.only.some((o) => id.includes(o) || o.startsWith(id))))).map(([, pkg]) => pkg));
 for (const pkg of needed) {
   try {
@@ -119,7 +119,7 @@ function recordError(id: string, error: unknown): void {
 }
 
 try {
-  const groups: Group[] = [...echoGroups(settings, echoBinary), credentialsGroup(settings), ...udpGroups(settings, udpBinary), httpGroup(settings)];
+  const groups: Group[] = [...echoGroups(settings, echoBinary), connRateUnixGroup(settings), credentialsGroup(settings), ...udpGroups(settings, udpBinary), httpGroup(settings)];
   for (const group of groups) {
     const cases = group.cases.filter((c) => wanted(c.id));
     if (cases.length === 0) continue;

@@ -19,6 +19,7 @@ const EXPECTED_ROWS = [
   "unix-echo-64-16",
   "unix-echo-64-256",
   "unix-echo-16k-16",
+  "conn-rate-unix",
   "conn-rate-unix-credentials",
   "udp-echo-64",
   "udp-echo-1400",

@@ -79,6 +79,21 @@ export function connRateCase(id: string, name: string, reps: number, goals: Thro
 }
 
 /**
+ * Unix connections per second (connect, 1-byte echo, close, 16 at once): ours (`serveUnix` as a
+ * user gets it, peer credentials `"auto"`, i.e. read at every accept where a backend exists)
+ * against plain `net` on a path. Per connection, the listener's whole accept-to-close path runs:
+ * the record, drain unit and listeners, the peer read, the handler call, the close bookkeeping.
+ */
+export function connRateUnixGroup(s: Settings): Group {
+  return {
+    family: "unix-echo",
+    impls: ["tako", "node"],
+    cases: [connRateCase("conn-rate-unix", "Unix connections/s (connect, 1-byte echo, close) x 16", s.reps, { node: { min: 0.95 } })],
+    path: (impl: string) => socketPath(`conn-${impl}`),
+  };
+}
+
+/**
  * What reading peer credentials at accept costs: Unix connections per second with
  * `peerCredentials: "required"` (getsockopt(SO_PEERCRED) + getpeername through koffi on every
  * accept) against the same listener with `"off"`.
