@@ -5,6 +5,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { estimateRunSeconds } from "./budget.ts";
 import { idleCheck, QuietGate } from "./cpustat.ts";
 import { CLIENTS, connRateUnixGroup, credentialsGroup, echoGroups, httpGroup, udpGroups } from "./cases/definitions.ts";
 import { buildNative } from "./clients/native.ts";
@@ -24,6 +25,17 @@ const startedAt = new Date().toISOString();
 const log = (line: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
 
 const wanted = (id: string) => settings.only.length === 0 || settings.only.some((o) => id.includes(o));
+
+function estimateLine(groups: readonly Group[]): string {
+  const estimate = estimateRunSeconds(groups, settings, wanted);
+  const hint = !settings.quick && !settings.smoke && estimate > 12 * 60 ? "; --quick runs the same reps in shorter windows" : "";
+  return `estimated run time: ${(estimate / 60).toFixed(1)} min${settings.quick ? " (--quick)" : ""}, plus any wait for a quiet machine${hint}`;
+}
+// --estimate: print the estimate of the run these settings describe, and run nothing.
+if (settings.estimate) {
+  process.stdout.write(`${estimateLine([...echoGroups(settings, undefined), connRateUnixGroup(settings), credentialsGroup(settings), ...udpGroups(settings, undefined), httpGroup(settings)])}\n`);
+  process.exit(0);
+}
 
 // Our servers import @tako/* by package name, i.e. each package's built dist: check it is there.
 const PACKAGE_OF: Array<[string, string]> = [
@@ -118,8 +130,10 @@ function recordError(id: string, error: unknown): void {
   errors.push({ id, error: text });
 }
 
+const groups: Group[] = [...echoGroups(settings, echoBinary), connRateUnixGroup(settings), credentialsGroup(settings), ...udpGroups(settings, udpBinary), httpGroup(settings)];
+log(estimateLine(groups));
+
 try {
-  const groups: Group[] = [...echoGroups(settings, echoBinary), connRateUnixGroup(settings), credentialsGroup(settings), ...udpGroups(settings, udpBinary), httpGroup(settings)];
   for (const group of groups) {
     const cases = group.cases.filter((c) => wanted(c.id));
     if (cases.length === 0) continue;
@@ -149,6 +163,7 @@ const results: Results = {
   startedAt,
   durationSec: (performance.now() - started) / 1000,
   smoke: settings.smoke,
+  quick: settings.quick,
   machine,
   idleBefore,
   settings: {
