@@ -149,7 +149,8 @@ try {
     if (!wanted(c.id)) continue;
     usedClients.add(CLIENTS.server);
     try {
-      rows.push(await c.run());
+      const made = await c.run();
+      rows.push(...(Array.isArray(made) ? made : [made]));
     } catch (error) {
       recordError(c.id, error);
     }

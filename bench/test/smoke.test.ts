@@ -34,6 +34,7 @@ const EXPECTED_ROWS = [
   "shutdown-tcp",
   "shutdown-http",
   "memory-tcp",
+  "memory-tcp-rss",
 ];
 
 /** Builds the workspace packages the bench imports (by name, so from dist) when any dist is missing. */

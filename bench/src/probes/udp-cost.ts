@@ -1,8 +1,9 @@
 /**
  * Per-datagram cost probe of the UDP echo servers, for instruction counts (not part of the suite).
  *
- *   node src/probes/udp-cost.ts server <node|tako|tako-send> <datagrams> [size]
- *       one echo server (the bench's own, from src/servers/udp.ts) that exits once it has
+ *   node src/probes/udp-cost.ts server <node|node-promise|tako|tako-send> <datagrams> [size]
+ *       one echo server (plain dgram; plain dgram awaiting a promise around send; serveUdp with
+ *       `await socket.sendTo()`; serveUdp with `socket.send()`) that exits once it has
  *       answered <datagrams> datagrams; prints its port on stdout first.
  *   node src/probes/udp-cost.ts client <port> <datagrams> [size] [window]
  *       a connected dgram client keeping <window> (16) datagrams outstanding until <datagrams>
@@ -28,12 +29,21 @@ async function server(impl: string, count: number): Promise<void> {
     if (++answered === count) setImmediate(() => process.exit(0));
   };
   let port: number;
-  if (impl === "node") {
+  if (impl === "node" || impl === "node-promise") {
     const socket = dgram.createSocket("udp4");
-    socket.on("message", (msg, rinfo) => {
-      socket.send(msg, rinfo.port, rinfo.address);
-      done();
-    });
+    socket.on(
+      "message",
+      impl === "node"
+        ? (msg, rinfo) => {
+            socket.send(msg, rinfo.port, rinfo.address);
+            done();
+          }
+        : // plain dgram written with promises: what `await socket.sendTo()` asks of it
+          async (msg, rinfo) => {
+            await new Promise<number>((resolve, reject) => socket.send(msg, rinfo.port, rinfo.address, (error, bytes) => (error ? reject(error) : resolve(bytes))));
+            done();
+          },
+    );
     await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", () => resolve()));
     port = socket.address().port;
   } else {
