@@ -20,6 +20,7 @@ import { spawn } from "node:child_process";
 import * as dgram from "node:dgram";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import type { UdpHandler } from "@tako/udp";
 
 const [mode, ...rest] = process.argv.slice(2);
 
@@ -48,18 +49,28 @@ async function server(impl: string, count: number): Promise<void> {
     port = socket.address().port;
   } else {
     const { serveUdp } = await import("@tako/udp");
-    const s = await serveUdp(
-      "127.0.0.1:0",
-      impl === "tako-send"
-        ? (data, peer, socket) => {
-            socket.send(data, peer);
-            done();
-          }
-        : async (data, peer, socket) => {
-            await socket.sendTo(data, peer);
-            done();
-          },
-    );
+    const handlers: Record<string, UdpHandler> = {
+      tako: async (data, peer, socket) => {
+        await socket.sendTo(data, peer);
+        done();
+      },
+      "tako-send": (data, peer, socket) => {
+        socket.send(data, peer);
+        done();
+      },
+      // The two halves of `tako`, to tell their costs apart: sendTo's promise without the
+      // listener waiting on the handler, and the listener waiting on an async handler without sendTo.
+      "tako-sendto-unawaited": (data, peer, socket) => {
+        void socket.sendTo(data, peer).then(done);
+      },
+      "tako-async-send": async (data, peer, socket) => {
+        socket.send(data, peer);
+        done();
+      },
+    };
+    const handler = handlers[impl];
+    if (handler === undefined) throw new Error(`unknown impl ${impl}`);
+    const s = await serveUdp("127.0.0.1:0", handler);
     port = s.address.port;
   }
   process.stdout.write(`${port}\n`);
