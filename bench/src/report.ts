@@ -30,11 +30,14 @@ function pct(n: number | undefined): string {
 /** The results as a Markdown document (the same table the run prints). */
 export function renderMarkdown(results: Results): string {
   const m = results.machine;
+  const runtime = typeof results.settings["runtime"] === "string" ? results.settings["runtime"] : "node";
+  const informative = runtime !== "node";
   const lines: string[] = [];
   lines.push(`# Tako bench results${results.smoke ? " (smoke run: figures not meaningful)" : ""}`);
   lines.push("");
   lines.push(`- Machine: ${m.cpus} CPUs, ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}`);
   lines.push(`- Node ${m.node} (V8 ${m.v8}); ${m.pinned ? `servers pinned to core ${m.serverCore}, load client to core ${m.clientCore} (taskset)` : "not pinned (taskset unavailable or < 2 CPUs)"}`);
+  if (informative) lines.push(`- Servers (ours and every baseline) on **${runtime}**, load clients on Node: informative, no goal applies`);
   if (results.idleBefore.length > 0) {
     const busy = results.idleBefore.map((b, i) => `core ${i} ${pct(b)}`).join(", ");
     const quiet = results.idleBefore.every((b) => b < 0.1);
@@ -51,12 +54,13 @@ export function renderMarkdown(results: Results): string {
   for (const row of results.rows) {
     if (row.comparisons.length === 0) continue;
     row.comparisons.forEach((c, k) => {
-      const goal = goalText(row, c.goal);
+      const goal = informative ? "" : goalText(row, c.goal);
+      const met = informative ? "" : (c.met ?? "");
       lines.push(
-        `| ${k === 0 ? row.name : ""} | ${k === 0 ? row.unit : ""} | ${k === 0 ? row.better : ""} | ${k === 0 ? num(row.oursFigure.median) : ""} | ${c.baseline} | ${num(c.baselineFigure.median)} | ${ratioText(c.ratio)} | ${spreadText(c.ratio)} | ${row.reps} | ${goal} | ${c.met ?? ""} | ${c.cpuPerUnitRatio ? ratioText(c.cpuPerUnitRatio) : ""} |`,
+        `| ${k === 0 ? row.name : ""} | ${k === 0 ? row.unit : ""} | ${k === 0 ? row.better : ""} | ${k === 0 ? num(row.oursFigure.median) : ""} | ${c.baseline} | ${num(c.baselineFigure.median)} | ${ratioText(c.ratio)} | ${spreadText(c.ratio)} | ${row.reps} | ${goal} | ${met} | ${c.cpuPerUnitRatio ? ratioText(c.cpuPerUnitRatio) : ""} |`,
       );
     });
-    if (row.absoluteGoal) {
+    if (row.absoluteGoal && !informative) {
       lines.push(`| | | | | *absolute* | | | | | ours ≤ ${row.absoluteGoal.max} ${row.unit} | ${row.absoluteGoal.met} | |`);
     }
   }

@@ -77,6 +77,29 @@ export interface StartOptions {
   readonly verbose?: boolean;
   /** Working directory for the child (profiles land there). */
   readonly cwd?: string;
+  /** Run the child on Bun or Deno instead of this Node (`nodeFlags` then do not apply). */
+  readonly runtime?: "node" | "bun" | "deno";
+}
+
+/**
+ * The command line that runs `script` on `runtime`: this Node with its flags, or `bun` / `deno`
+ * from PATH (or BENCH_BUN / BENCH_DENO), Deno with the permissions the servers need. `--expose-gc`
+ * becomes Deno's V8 flag; Bun has no equivalent (its memory figures are then without a forced GC).
+ */
+export function runtimeCommand(runtime: "node" | "bun" | "deno", script: string, nodeFlags: readonly string[] = []): string[] {
+  if (runtime === "node") return [process.execPath, ...nodeFlags, script];
+  const binary = (runtime === "bun" ? process.env["BENCH_BUN"] : process.env["BENCH_DENO"]) ?? findOnPath(runtime);
+  if (binary === undefined) throw new Error(`--runtime=${runtime}: no ${runtime} on PATH; run through ./scripts/dev --with ${runtime} (it installs the pinned one from the npm registry)`);
+  if (runtime === "bun") return [binary, script];
+  const v8 = nodeFlags.includes("--expose-gc") ? ["--v8-flags=--expose-gc"] : [];
+  return [binary, "run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", ...v8, script];
+}
+
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env["PATH"] ?? "").split(":")) {
+    if (dir !== "" && spawnSync("test", ["-x", `${dir}/${name}`]).status === 0) return `${dir}/${name}`;
+  }
+  return undefined;
 }
 
 /** Parent side of one child: `call(cmd, args)` and `stop()`. */
@@ -114,7 +137,7 @@ export class ChildHandle<Ready = unknown> {
 
   /** Spawns the child and waits for it to announce itself ready. */
   static async start<Ready>(options: StartOptions): Promise<ChildHandle<Ready>> {
-    const node = [process.execPath, ...(options.nodeFlags ?? []), new URL(options.script, import.meta.url).pathname, JSON.stringify(options.arg)];
+    const node = [...runtimeCommand(options.runtime ?? "node", new URL(options.script, import.meta.url).pathname, options.nodeFlags), JSON.stringify(options.arg)];
     let argv = node;
     if (options.raiseFdLimit && hasPrlimit()) argv = ["prlimit", `--nofile=${hardFdLimit()}:${hardFdLimit()}`, "--", ...argv];
     if (options.core !== undefined && hasTaskset()) argv = ["taskset", "-c", String(options.core), ...argv];

@@ -7,7 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { estimateRunSeconds } from "./budget.ts";
 import { idleCheck, QuietGate } from "./cpustat.ts";
-import { CLIENTS, connRateUnixGroup, credentialsGroup, echoGroups, httpGroup, udpGroups } from "./cases/definitions.ts";
+import { CLIENTS, connRateGroups, connRateUnixGroup, credentialsGroup, echoGroups, framingGroups, h2cGroup, httpGroup, udpGroups, wsGroup } from "./cases/definitions.ts";
 import { buildNative } from "./clients/native.ts";
 import { runMemory, runShutdown, type LifecycleContext } from "./cases/lifecycle.ts";
 import { runGroup, type Group, type GroupContext } from "./cases/throughput.ts";
@@ -26,6 +26,21 @@ const log = (line: string) => process.stderr.write(`[bench ${((performance.now()
 
 const wanted = (id: string) => settings.only.length === 0 || settings.only.some((o) => id.includes(o));
 
+/** Every throughput group, in run order; the binaries are the native load clients, where built. */
+function allGroups(echoBinary: string | undefined, connRateBinary: string | undefined, udpBinary: string | undefined): Group[] {
+  return [
+    ...echoGroups(settings, echoBinary),
+    ...connRateGroups(settings, connRateBinary),
+    connRateUnixGroup(settings),
+    credentialsGroup(settings),
+    ...udpGroups(settings, udpBinary),
+    httpGroup(settings),
+    h2cGroup(settings),
+    wsGroup(settings),
+    ...framingGroups(settings),
+  ];
+}
+
 function estimateLine(groups: readonly Group[]): string {
   const estimate = estimateRunSeconds(groups, settings, wanted);
   const hint = !settings.quick && !settings.smoke && estimate > 12 * 60 ? "; --quick runs the same reps in shorter windows" : "";
@@ -33,13 +48,14 @@ function estimateLine(groups: readonly Group[]): string {
 }
 // --estimate: print the estimate of the run these settings describe, and run nothing.
 if (settings.estimate) {
-  process.stdout.write(`${estimateLine([...echoGroups(settings, undefined), connRateUnixGroup(settings), credentialsGroup(settings), ...udpGroups(settings, undefined), httpGroup(settings)])}\n`);
+  process.stdout.write(`${estimateLine(allGroups(undefined, undefined, undefined))}\n`);
   process.exit(0);
 }
 
 // Our servers import @tako/* by package name, i.e. each package's built dist: check it is there.
 const PACKAGE_OF: Array<[string, string]> = [
   ["tcp-", "@tako/tcp"],
+  ["conn-rate-tcp", "@tako/tcp"],
   ["shutdown-tcp", "@tako/tcp"],
   ["memory-tcp", "@tako/tcp"],
   ["unix-", "@tako/unix"],
@@ -47,8 +63,9 @@ const PACKAGE_OF: Array<[string, string]> = [
   ["udp-", "@tako/udp"],
   ["http-", "@tako/unix-http"],
   ["shutdown-http", "@tako/unix-http"],
+  ["framing-", "@tako/framing"],
 ];
-const ALL_IDS = ["tcp-echo", "unix-echo", "conn-rate-unix", "conn-rate-unix-credentials", "udp-echo", "http-text", "http-json", "shutdown-tcp", "shutdown-http", "memory-tcp"];
+const ALL_IDS = ["tcp-echo", "conn-rate-tcp", "conn-rate-tcp-proxy-v2", "unix-echo", "conn-rate-unix", "conn-rate-unix-credentials", "udp-echo", "http-text", "http-json", "shutdown-tcp", "shutdown-http", "memory-tcp", "framing-lines", "framing-length-prefixed"];
 const needed = new Set(PACKAGE_OF.filter(([prefix]) => ALL_IDS.some((id) => id.startsWith(prefix) && (settings.only.length === 0 || settings.only.some((o) => id.includes(o) || o.startsWith(id))))).map(([, pkg]) => pkg));
 for (const pkg of needed) {
   try {
@@ -79,6 +96,7 @@ async function startServer(spec: ServerSpec, options: { gc?: boolean } = {}): Pr
     nodeFlags: flags,
     raiseFdLimit: true,
     verbose: settings.verbose,
+    runtime: settings.runtime,
   });
 }
 
@@ -93,10 +111,11 @@ function nativeClient(name: string, cases: string): string | undefined {
 }
 const echoBinary = nativeClient("echo-client", "stream echo");
 const udpBinary = nativeClient("udp-echo-client", "UDP echo");
+const connRateBinary = nativeClient("conn-rate-client", "connection-rate");
 
 const idleBefore = await idleCheck(settings.smoke ? 200 : 1000);
 if (idleBefore.some((b) => b > 0.1)) log(`WARNING: the machine is busy before the run (${idleBefore.map((b) => `${Math.round(b * 100)} %`).join(", ")} per core); figures will be noisy`);
-log(`machine: ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}, ${machine.pinned ? "pinned (server core 0, client core 1)" : "not pinned"}${settings.smoke ? ", SMOKE run" : ""}`);
+log(`machine: ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}${settings.runtime !== "node" ? `, servers on ${settings.runtime} (informative, no goal)` : ""}, ${machine.pinned ? "pinned (server core 0, client core 1)" : "not pinned"}${settings.smoke ? ", SMOKE run" : ""}`);
 const client = await ChildHandle.start({
   label: "client",
   script: "./client-main.ts",
@@ -130,7 +149,7 @@ function recordError(id: string, error: unknown): void {
   errors.push({ id, error: text });
 }
 
-const groups: Group[] = [...echoGroups(settings, echoBinary), connRateUnixGroup(settings), credentialsGroup(settings), ...udpGroups(settings, udpBinary), httpGroup(settings)];
+const groups = allGroups(echoBinary, connRateBinary, udpBinary);
 log(estimateLine(groups));
 
 try {
@@ -176,7 +195,12 @@ const results: Results = {
     quietWaitMs: settings.quietWaitMs,
     echoWindow: settings.echoWindow,
     udpWindow: settings.udpWindow,
-    loadClient: { echo: echoBinary === undefined ? "node" : "native", udp: udpBinary === undefined ? "node" : "native" },
+    runtime: settings.runtime,
+    loadClient: {
+      echo: echoBinary === undefined ? "node" : "native",
+      connRate: connRateBinary === undefined ? "node" : "native",
+      udp: udpBinary === undefined ? "node" : "native",
+    },
     autocannonReps: settings.autocannonReps,
     memoryConnections: settings.memoryConnections,
     memoryReps: settings.memoryReps,

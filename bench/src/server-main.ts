@@ -4,8 +4,10 @@
  */
 import { serveCommands } from "./rpc.ts";
 import { startNodeEcho, startTakoEcho } from "./servers/echo.ts";
+import { startFraming } from "./servers/framing.ts";
 import { startFastify, startHono, startNodeHttp, startTakoHttp } from "./servers/http.ts";
 import type { RunningServer, ServerSpec } from "./servers/types.ts";
+import { startNodeH2c, startPlainWs, startTakoH2c, startTakoWs } from "./servers/upgrade.ts";
 import { startNodeUdp, startTakoUdp } from "./servers/udp.ts";
 
 /** What `usage` answers: CPU time and wall time since start, for utilisation over a window. */
@@ -33,6 +35,8 @@ async function start(s: ServerSpec): Promise<RunningServer> {
     case "tcp-echo/tako":
     case "unix-echo/tako":
       return startTakoEcho(s);
+    case "tcp-echo/tako-proxy":
+      return startTakoEcho(s, { proxy: true });
     case "unix-echo/tako-credentials":
       // Credentials must really be read: "required" fails the case when the backend cannot load.
       return startTakoEcho({ ...s, peerCredentials: "required" });
@@ -50,7 +54,16 @@ async function start(s: ServerSpec): Promise<RunningServer> {
       return startHono(s);
     case "http/tako":
       return startTakoHttp(s);
+    case "h2c/node":
+      return startNodeH2c(s);
+    case "h2c/tako":
+      return startTakoH2c(s);
+    case "ws/ws":
+      return startPlainWs(s);
+    case "ws/tako":
+      return startTakoWs(s);
     default:
+      if (s.family === "framing-lines" || s.family === "framing-length-prefixed") return startFraming(s);
       throw new Error(`no server for ${s.family}/${s.impl}`);
   }
 }

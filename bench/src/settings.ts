@@ -15,7 +15,7 @@
  *   --memory-connections=N BENCH_MEMORY_CONNECTIONS  idle connections held in the memory case (default 10000)
  *   --echo-window=N BENCH_ECHO_WINDOW     messages in flight per connection in the stream echo cases (default 1)
  *   --udp-window=N  BENCH_UDP_WINDOW      datagrams outstanding per client socket in the UDP cases (4 sockets; default 16)
- *   --load-client=native|node BENCH_LOAD_CLIENT  the echo and UDP load clients: the C ones (built
+ *   --load-client=native|node BENCH_LOAD_CLIENT  the echo, conn-rate and UDP load clients: the C ones (built
  *                                         with cc; the default, falling back to node without a
  *                                         compiler) or the Node ones (net, dgram)
  *   --quiet-wait=MS BENCH_QUIET_WAIT_MS   before each rep, wait while a core is > 20 % busy with something
@@ -26,6 +26,10 @@
  *   --cpu-prof=IMPL                       run IMPL's servers (tako, node, fastify, hono) with
  *                                         --cpu-prof, profiles in bench/results/tmp/profiles
  *   --verbose                             echo the children's output
+ *   --runtime=node|bun|deno BENCH_RUNTIME  the runtime the servers (ours and the baselines) run on;
+ *                                         the clients stay on Node. Bun and Deno are informative
+ *                                         (no goal): results go to results/tmp/runtime-<name>
+ *                                         unless --out; run through ./scripts/dev --with bun,deno
  */
 import { fileURLToPath } from "node:url";
 
@@ -55,7 +59,12 @@ export interface Settings {
   readonly outDir: string;
   readonly cpuProf: string | undefined;
   readonly verbose: boolean;
+  /** The runtime the server children run on (the parent and the load clients run on Node). */
+  readonly runtime: Runtime;
 }
+
+/** Runtimes the bench servers can run on. */
+export type Runtime = "node" | "bun" | "deno";
 
 const BENCH_DIR = fileURLToPath(new URL("..", import.meta.url));
 
@@ -74,7 +83,7 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
     if (m === null) throw new Error(`unexpected argument ${JSON.stringify(arg)}`);
     flags.set(m[1] as string, m[2] ?? "true");
   }
-  const known = ["smoke", "quick", "estimate", "quiet-wait", "echo-window", "udp-window", "load-client", "reps", "http-reps", "duration", "warmup", "autocannon-reps", "memory-connections", "only", "out", "cpu-prof", "verbose"];
+  const known = ["smoke", "quick", "estimate", "quiet-wait", "echo-window", "udp-window", "load-client", "reps", "http-reps", "duration", "warmup", "autocannon-reps", "memory-connections", "only", "out", "cpu-prof", "verbose", "runtime"];
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown flag --${key}; known: ${known.map((k) => `--${k}`).join(" ")}`);
   const smoke = flags.get("smoke") === "true";
   const quick = !smoke && flags.get("quick") === "true";
@@ -85,7 +94,10 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
     .filter((s) => s !== "");
   const loadClient = pick("load-client", "BENCH_LOAD_CLIENT") ?? "native";
   if (loadClient !== "native" && loadClient !== "node") throw new Error(`--load-client must be native or node; got ${JSON.stringify(loadClient)}`);
-  const outDir = flags.get("out") ?? (smoke ? `${BENCH_DIR}results/tmp` : `${BENCH_DIR}results`);
+  const runtime = pick("runtime", "BENCH_RUNTIME") ?? "node";
+  if (runtime !== "node" && runtime !== "bun" && runtime !== "deno") throw new Error(`--runtime must be node, bun or deno; got ${JSON.stringify(runtime)}`);
+  if (runtime !== "node" && flags.has("cpu-prof")) throw new Error("--cpu-prof needs --runtime=node");
+  const outDir = flags.get("out") ?? (runtime !== "node" ? `${BENCH_DIR}results/tmp/runtime-${runtime}` : smoke ? `${BENCH_DIR}results/tmp` : `${BENCH_DIR}results`);
   if (smoke) {
     return {
       smoke,
@@ -110,6 +122,7 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
       outDir,
       cpuProf: flags.get("cpu-prof"),
       verbose: flags.get("verbose") === "true",
+      runtime,
     };
   }
   return {
@@ -135,6 +148,7 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
     outDir,
     cpuProf: flags.get("cpu-prof"),
     verbose: flags.get("verbose") === "true",
+    runtime,
   };
 }
 

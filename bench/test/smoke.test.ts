@@ -11,11 +11,13 @@ import { afterAll, describe, expect, it } from "vitest";
 
 const benchDir = fileURLToPath(new URL("..", import.meta.url));
 const root = path.resolve(benchDir, "..");
-const PACKAGES = ["core", "tcp", "udp", "unix", "unix-http"];
+const PACKAGES = ["core", "tcp", "udp", "unix", "unix-http", "framing"];
 const EXPECTED_ROWS = [
   "tcp-echo-64-16",
   "tcp-echo-64-256",
   "tcp-echo-16k-16",
+  "conn-rate-tcp",
+  "conn-rate-tcp-proxy-v2",
   "unix-echo-64-16",
   "unix-echo-64-256",
   "unix-echo-16k-16",
@@ -31,10 +33,14 @@ const EXPECTED_ROWS = [
   "http-json-p99",
   "http-text-autocannon",
   "http-json-autocannon",
+  "h2c-text",
+  "ws-echo",
   "shutdown-tcp",
   "shutdown-http",
   "memory-tcp",
   "memory-tcp-rss",
+  "framing-lines",
+  "framing-length-prefixed",
 ];
 
 /** Builds the workspace packages the bench imports (by name, so from dist) when any dist is missing. */
@@ -47,9 +53,16 @@ function buildIfMissing(): void {
   }
 }
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** The path of the pinned Bun or Deno, installed by the project's own setup (scripts/dev, from the npm registry) if missing. */
+function runtimeBinary(name: "bun" | "deno"): string {
+  const r = spawnSync("bash", [path.join(root, "scripts", "dev"), "--with", name, "sh", "-c", `command -v ${name}`], { cwd: root, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`scripts/dev --with ${name} failed (${r.status}):\n${r.stderr}`);
+  return r.stdout.trim().split("\n").at(-1) as string;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(benchDir, "src", "run.ts"), ...args], { cwd: benchDir, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [path.join(benchDir, "src", "run.ts"), ...args], { cwd: benchDir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -78,7 +91,7 @@ interface Results {
   errors: unknown[];
   rows: Row[];
   machine: { cpus: number; node: string };
-  settings: { loadClient?: { echo: string; udp: string } };
+  settings: { loadClient?: { echo: string; connRate: string; udp: string }; runtime?: string };
 }
 
 const out = mkdtempSync(path.join(os.tmpdir(), "tako-bench-smoke-"));
@@ -94,7 +107,7 @@ describe("bench smoke run", () => {
     expect(results.errors).toEqual([]);
     expect(results.machine.node).toBe(process.version);
     // With a C compiler on the machine the UDP figures come from the native client.
-    if (spawnSync(process.env.CC ?? "cc", ["--version"]).status === 0) expect(results.settings.loadClient).toEqual({ echo: "native", udp: "native" });
+    if (spawnSync(process.env.CC ?? "cc", ["--version"]).status === 0) expect(results.settings.loadClient).toEqual({ echo: "native", connRate: "native", udp: "native" });
     expect(results.rows.map((row) => row.id).sort()).toEqual([...EXPECTED_ROWS].sort());
     for (const row of results.rows) {
       expect(row.reps, row.id).toBeGreaterThanOrEqual(1);
@@ -113,16 +126,34 @@ describe("bench smoke run", () => {
     expect(r.stdout).toContain("| Case | Unit |");
   });
 
-  it("runs the echo and UDP cases with the Node clients too (the fallback where no C compiler exists)", { timeout: 120_000 }, async () => {
+  it("runs the echo, connection-rate and UDP cases with the Node clients too (the fallback where no C compiler exists)", { timeout: 120_000 }, async () => {
     buildIfMissing();
     const nodeOut = path.join(out, "node-clients");
-    const r = await run(["--smoke", "--only=echo-64-16,echo-16k,udp", "--load-client=node", `--out=${nodeOut}`]);
+    const r = await run(["--smoke", "--only=echo-64-16,echo-16k,conn-rate,udp", "--load-client=node", `--out=${nodeOut}`]);
     expect(r.code, `bench exited ${r.code}\n${r.stderr.slice(-4000)}`).toBe(0);
     const results = JSON.parse(readFileSync(path.join(nodeOut, "latest.json"), "utf8")) as Results;
     expect(results.errors).toEqual([]);
-    expect(results.settings.loadClient).toEqual({ echo: "node", udp: "node" });
-    const ids = ["tcp-echo-16k-16", "tcp-echo-64-16", "udp-echo-1400", "udp-echo-1400-send", "udp-echo-64", "udp-echo-64-send", "unix-echo-16k-16", "unix-echo-64-16"];
+    expect(results.settings.loadClient).toEqual({ echo: "node", connRate: "node", udp: "node" });
+    const ids = ["conn-rate-tcp", "conn-rate-tcp-proxy-v2", "conn-rate-unix-credentials", "tcp-echo-16k-16", "tcp-echo-64-16", "udp-echo-1400", "udp-echo-1400-send", "udp-echo-64", "udp-echo-64-send", "unix-echo-16k-16", "unix-echo-64-16"];
     expect(results.rows.map((row) => row.id).sort()).toEqual(ids);
     for (const row of results.rows) expect(Number.isFinite(row.comparisons[0]?.ratio.median), row.id).toBe(true);
+  });
+
+  // Informative only (no goal): the servers start and measure on Bun and Deno too.
+  it.each(["bun", "deno"] as const)("runs a stream echo case with its servers on %s (--runtime)", { timeout: 120_000 }, async (name) => {
+    buildIfMissing();
+    const binary = runtimeBinary(name);
+    const runtimeOut = path.join(out, `runtime-${name}`);
+    const r = await run(["--smoke", "--only=tcp-echo-64-16", "--load-client=node", `--runtime=${name}`, `--out=${runtimeOut}`], { [name === "bun" ? "BENCH_BUN" : "BENCH_DENO"]: binary });
+    expect(r.code, `bench exited ${r.code}\n${r.stderr.slice(-4000)}`).toBe(0);
+    const results = JSON.parse(readFileSync(path.join(runtimeOut, "latest.json"), "utf8")) as Results;
+    expect(results.errors).toEqual([]);
+    expect(results.settings.runtime).toBe(name);
+    expect(results.rows.map((row) => row.id)).toEqual(["tcp-echo-64-16"]);
+    const row = results.rows[0] as Row;
+    expect(Number.isFinite(row.oursFigure.median) && row.oursFigure.median > 0).toBe(true);
+    expect(Number.isFinite(row.comparisons[0]?.ratio.median)).toBe(true);
+    const markdown = readFileSync(path.join(runtimeOut, "latest.md"), "utf8");
+    expect(markdown).toContain(`Servers (ours and every baseline) on **${name}**`);
   });
 });

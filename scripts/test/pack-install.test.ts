@@ -16,8 +16,8 @@ const byName = new Map(packages.map((pkg) => [pkg.name, pkg]));
 const pnpm = which("pnpm");
 const npm = which("npm");
 
-/** The listeners a user installs on their own, with the script each fresh project runs. */
-const LISTENERS = ["@tako/tcp", "@tako/udp", "@tako/unix", "@tako/unix-http"] as const;
+/** The packages a user installs on their own (the listeners, and framing), with the script each fresh project runs. */
+const LISTENERS = ["@tako/tcp", "@tako/udp", "@tako/unix", "@tako/unix-http", "@tako/framing"] as const;
 type Listener = (typeof LISTENERS)[number];
 
 /** Kills a smoke script that hangs, so a broken shutdown fails the test instead of stalling it. */
@@ -99,6 +99,7 @@ const path = join(dir, "h.sock");
 const router = new Router();
 router.get("/", () => "hello from unix");
 router.get("/peer", (_req, ctx) => ctx.extensions.get(UnixPeerAddr));
+router.ws("/ws", (ws) => ws.send("hello over ws"));
 const server = await serveUnixHttp(path, router);
 const fetchPath = (url: string) =>
   new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
@@ -111,10 +112,56 @@ const fetchPath = (url: string) =>
   });
 const root = await fetchPath("/");
 const peer = await fetchPath("/peer");
+// The ws package comes along as a dependency and is loaded on the first upgrade.
+const { default: WebSocket } = await import("ws");
+const ws = await new Promise<string>((resolve, reject) => {
+  const client = new WebSocket(\`ws+unix:\${path}:/ws\`);
+  client.once("message", (data) => {
+    resolve(String(data));
+    client.close();
+  });
+  client.once("error", reject);
+});
 const report = await server.shutdown();
 const socketFileLeft = existsSync(path);
 rmSync(dir, { recursive: true, force: true });
-console.log(JSON.stringify({ root, peer, report, socketFileLeft, me: { path: null, pid: process.pid, uid: process.getuid?.() ?? null, gid: process.getgid?.() ?? null } }));
+console.log(JSON.stringify({ root, peer, ws, report, socketFileLeft, me: { path: null, pid: process.pid, uid: process.getuid?.() ?? null, gid: process.getgid?.() ?? null } }));
+`,
+  "@tako/framing": `import { once } from "node:events";
+import { connect, createServer, type Socket } from "node:net";
+import { encodeFrame, encodeNetstring, FrameTooLargeError, lengthPrefixed, lines, netstrings, ProtocolError } from "@tako/framing";
+import { TakoError } from "@tako/core";
+${GUARD}
+// A plain node:net server (framing needs no listener): a line header, then frames, on one socket.
+const server = createServer(async (socket: Socket) => {
+  let header = "";
+  for await (const line of lines(socket, { maxLineLength: 64 })) {
+    header = line;
+    break;
+  }
+  const frames: string[] = [];
+  for await (const frame of lengthPrefixed(socket, { prefix: "varint", maxFrameSize: 1024 })) {
+    frames.push(frame.toString());
+    if (frames.length === 2) break;
+  }
+  const strings: string[] = [];
+  try {
+    for await (const payload of netstrings(socket, { maxFrameSize: 8 })) strings.push(payload.toString());
+  } catch (err) {
+    socket.end(JSON.stringify({ header, frames, strings, error: (err as TakoError).code, tooLarge: err instanceof FrameTooLargeError, protocol: err instanceof ProtocolError }));
+  }
+});
+server.listen(0, "127.0.0.1");
+await once(server, "listening");
+const client = connect((server.address() as { port: number }).port, "127.0.0.1");
+client.write(Buffer.concat([Buffer.from("HELLO framing\\n"), encodeFrame("one", { prefix: "varint" }), encodeFrame("two", { prefix: "varint" }), encodeNetstring("ok"), Buffer.from("999:")]));
+let reply = "";
+client.setEncoding("utf8");
+client.on("data", (chunk: string) => (reply += chunk));
+await once(client, "end");
+client.destroy();
+server.close();
+console.log(reply);
 `,
 };
 
@@ -323,10 +370,13 @@ describe.each(LISTENERS.map((name) => [name] as const))("%s installed alone with
       const me = JSON.stringify(out.me);
       expect(me).toMatch(/^\{"path":null,"pid":\d+,"uid":\d+,"gid":\d+\}$/);
       expect(out).toMatchObject({ address: true, reply: `{"peer":${me},"isUnixPeerAddr":true}\nhello over unix\n`, report: cleanReport, socketFileLeft: false });
+    } else if (name === "@tako/framing") {
+      expect(out).toEqual({ header: "HELLO framing", frames: ["one", "two"], strings: ["ok"], error: "ERR_TAKO_FRAME_TOO_LARGE", tooLarge: true, protocol: true });
     } else {
       expect(out).toMatchObject({
         root: { status: 200, type: expect.stringMatching(/^text\/plain/), body: "hello from unix" },
         peer: { status: 200, type: expect.stringMatching(/^application\/json/), body: JSON.stringify(out.me) },
+        ws: "hello over ws",
         report: cleanReport,
         socketFileLeft: false,
       });

@@ -12,7 +12,7 @@ import { describeRun, type Manifest, readJson, ROOT, run, which } from "./suppor
 type Bump = "major" | "minor" | "patch";
 const RANK: Record<Bump, number> = { patch: 1, minor: 2, major: 3 };
 
-/** The manifests of every workspace package (packages/*, examples/*, bench), by directory. */
+/** The manifests of every workspace package (packages/*, examples/*, bench, conformance), by directory. */
 function workspaceDirs(root: string): string[] {
   const dirs: string[] = [];
   for (const group of ["packages", "examples"]) {
@@ -22,7 +22,7 @@ function workspaceDirs(root: string): string[] {
       if (existsSync(join(base, name, "package.json"))) dirs.push(`${group}/${name}`);
     }
   }
-  if (existsSync(join(root, "bench/package.json"))) dirs.push("bench");
+  for (const dir of ["bench", "conformance"]) if (existsSync(join(root, dir, "package.json"))) dirs.push(dir);
   return dirs;
 }
 
@@ -148,7 +148,7 @@ describe("changeset version (in a throwaway copy)", () => {
     expect(checked, "the rehearsal's @tako/core minor bump should reach every dependent").toBeGreaterThanOrEqual(4);
   });
 
-  it("leaves private packages (examples, bench) unversioned", () => {
+  it("leaves private packages (examples, bench, conformance) unversioned", () => {
     for (const [dir, manifest] of before) {
       if (!manifest.private) continue;
       expect(after.get(dir)?.version, dir).toBe(manifest.version);

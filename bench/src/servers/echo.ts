@@ -69,8 +69,12 @@ function takoHandler(graceful: boolean) {
   };
 }
 
-/** Ours: `serveTcp` or `serveUnix` with the same per-connection code. */
-export async function startTakoEcho(spec: ServerSpec): Promise<RunningServer> {
+/**
+ * Ours: `serveTcp` or `serveUnix` with the same per-connection code. With `proxy`, the TCP
+ * listener requires a PROXY header on every connection (`proxyProtocol: true`) and its target
+ * says so, so the load client sends one.
+ */
+export async function startTakoEcho(spec: ServerSpec, options: { readonly proxy?: boolean } = {}): Promise<RunningServer> {
   const handler = takoHandler(spec.variant === "graceful");
   if (spec.family === "unix-echo") {
     const { serveUnix } = await import("@tako/unix");
@@ -82,9 +86,9 @@ export async function startTakoEcho(spec: ServerSpec): Promise<RunningServer> {
     };
   }
   const { serveTcp } = await import("@tako/tcp");
-  const server = await serveTcp("127.0.0.1:0", handler);
+  const server = await serveTcp("127.0.0.1:0", handler, options.proxy === true ? { proxyProtocol: true } : {});
   return {
-    target: { host: server.address.address, port: server.address.port },
+    target: { host: server.address.address, port: server.address.port, ...(options.proxy === true ? { proxy: 2 as const } : {}) },
     connections: async () => server.stats().active,
     shutdown: () => server.shutdown(),
   };

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import * as net from "node:net";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -22,8 +22,9 @@ function newestMtime(dir: string): number {
 
 /** Builds the example and what it depends on (as a user would consume them: from dist) unless already fresh. */
 function buildIfNeeded(): void {
-  const sources = [join(example, "src"), join(root, "packages", "tcp", "src"), join(root, "packages", "core", "src")];
-  const built = [main, join(root, "packages", "tcp", "dist", "index.js"), join(root, "packages", "core", "dist", "index.js")];
+  const packages = ["tcp", "framing", "core"];
+  const sources = [join(example, "src"), ...packages.map((name) => join(root, "packages", name, "src"))];
+  const built = [main, ...packages.map((name) => join(root, "packages", name, "dist", "index.js"))];
   if (built.every((file) => existsSync(file))) {
     const oldestBuild = Math.min(...built.map((file) => statSync(file).mtimeMs));
     if (sources.every((dir) => newestMtime(dir) <= oldestBuild)) return;
@@ -61,6 +62,20 @@ async function start(args: string[]): Promise<Running> {
   return { port: Number(match![1]), lines, exit, child };
 }
 
+/** The `stats {...}` line the example prints after its drain. */
+function stats(server: Running): Record<string, number> {
+  const line = server.lines.find((l) => l.startsWith("stats "));
+  expect(line, server.lines.join("\n")).toBeDefined();
+  return JSON.parse(line!.slice("stats ".length)) as Record<string, number>;
+}
+
+/** Resident memory of a process (current and peak), from /proc: Linux only. */
+function memoryOf(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN) * 1024;
+  return { rss: kib("VmRSS"), peak: kib("VmHWM") };
+}
+
 function reader(socket: net.Socket): { text: () => string; closed: Promise<void> } {
   let text = "";
   socket.setEncoding("utf8");
@@ -94,18 +109,71 @@ describe("examples/tcp-echo", () => {
     const [code, signal] = await server.exit;
     expect(signal).toBeNull();
     expect(code).toBe(0);
-    expect(server.lines).toHaveLength(2);
-    const report = JSON.parse(server.lines[1]!) as { drained: number; forced: number; durationMs: number };
+    expect(server.lines).toHaveLength(3);
+    expect(stats(server)).toMatchObject({ accepted: 2, handlerErrors: 0, protocolErrors: 0, active: 0 });
+    const report = JSON.parse(server.lines[2]!) as { drained: number; forced: number; durationMs: number };
     expect(report).toMatchObject({ drained: 1, forced: 0 });
     expect(report.durationMs).toBeGreaterThanOrEqual(0);
   });
+
+  it.runIf(process.platform === "linux")(
+    "survives a client streaming 512 MiB without a newline: that connection is closed, others keep echoing, memory stays flat",
+    { timeout: 60_000 },
+    async () => {
+      const server = await start(["127.0.0.1:0"]);
+      const pid = server.child.pid!;
+      const before = memoryOf(pid);
+      const good = net.connect(server.port, "127.0.0.1");
+      await once(good, "connect");
+      const echoed = reader(good);
+      good.write("before\n");
+      await expect.poll(echoed.text).toBe("before\n");
+
+      // The attacker: up to 512 MiB of "a" in 1 MiB writes, as fast as TCP takes them, no newline.
+      const attacker = net.connect(server.port, "127.0.0.1");
+      attacker.on("error", () => {}); // the server cuts it: EPIPE / ECONNRESET are expected
+      await once(attacker, "connect");
+      const chunk = Buffer.alloc(1024 * 1024, 0x61);
+      let accepted = 0;
+      const cut = new Promise((resolve) => attacker.once("close", resolve)); // not once(): it rejects on the expected reset
+      const flood = (async () => {
+        while (accepted < 512 * 1024 * 1024 && !attacker.destroyed) {
+          accepted += chunk.length;
+          if (!attacker.write(chunk)) await Promise.race([new Promise((resolve) => attacker.once("drain", resolve)), cut]);
+        }
+      })();
+      // Meanwhile the well-behaved client is served.
+      good.write("during\n");
+      await expect.poll(echoed.text, { timeout: 20_000 }).toBe("before\nduring\n");
+      await cut; // the server closed the flooding connection
+      await flood;
+      expect(accepted, "the flood was cut long before 512 MiB").toBeLessThan(64 * 1024 * 1024);
+      const after = memoryOf(pid);
+      expect(after.peak - before.rss, `peak RSS grew from ${before.rss} to ${after.peak}`).toBeLessThan(64 * 1024 * 1024);
+      // Still serving: the old client and a new one.
+      good.write("after\n");
+      const fresh = net.connect(server.port, "127.0.0.1");
+      await once(fresh, "connect");
+      const freshEchoed = reader(fresh);
+      fresh.write("new client\n");
+      await expect.poll(echoed.text).toBe("before\nduring\nafter\n");
+      await expect.poll(freshEchoed.text).toBe("new client\n");
+      fresh.end();
+      good.end();
+      await Promise.all([freshEchoed.closed, echoed.closed]);
+      server.child.kill("SIGTERM");
+      const [code] = await server.exit;
+      expect(code).toBe(0);
+      expect(stats(server)).toMatchObject({ accepted: 3, protocolErrors: 1, handlerErrors: 0, active: 0 });
+    },
+  );
 
   it("an idle server exits on SIGINT at once", async () => {
     const server = await start(["127.0.0.1:0"]);
     server.child.kill("SIGINT");
     const [code] = await server.exit;
     expect(code).toBe(0);
-    expect(JSON.parse(server.lines[1]!)).toMatchObject({ drained: 0, forced: 0 });
+    expect(JSON.parse(server.lines[2]!)).toMatchObject({ drained: 0, forced: 0 });
   });
 
   it("rejects a bad address with a clear error and a non-zero exit", async () => {

@@ -8,6 +8,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const example = join(here, "..");
@@ -46,7 +47,7 @@ interface Running {
 
 /** Starts the example; resolves once it printed its one "listening" line. */
 async function start(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TICK_MS: "100" } });
   const exit = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -120,6 +121,36 @@ describe("examples/unix-socket", () => {
     const [code] = await server.exit;
     expect(code).toBe(0);
     expect(existsSync(path)).toBe(false);
+  });
+
+  it("GET /events is a WebSocket: ticks, echoes, and is closed with 1001 when the server drains", async () => {
+    const path = join(dir, "events.sock");
+    const server = await start([path]);
+    const ws = new WebSocket(`ws+unix:${path}:/events`);
+    const messages: string[] = [];
+    ws.on("message", (data) => messages.push(String(data)));
+    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+    await once(ws, "open");
+    await expect.poll(() => messages.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(JSON.parse(messages[0] as string)).toEqual({ tick: 1 });
+    ws.send("echo me");
+    await expect.poll(() => messages, { timeout: 10_000 }).toContain("echo me");
+    expect((await get(path, "/events")).status).toBe(426); // a plain GET is told to upgrade
+    server.child.kill("SIGTERM");
+    expect(await closed).toBe(1001);
+    const [code] = await server.exit;
+    expect(code).toBe(0);
+    expect(JSON.parse(server.lines[1] as string)).toMatchObject({ drained: 1, forced: 0 });
+  });
+
+  it.skipIf(!curl)("serves HTTP/2 with prior knowledge on the same socket", async () => {
+    const path = join(dir, "h2.sock");
+    const server = await start([path]);
+    const run = promisify(execFile);
+    const h2 = await run(curl as string, ["-sS", "--http2-prior-knowledge", "--unix-socket", path, "-w", " %{http_version}", "http://localhost/"]);
+    expect(h2.stdout).toBe("hello from unix 2");
+    server.child.kill("SIGTERM");
+    expect((await server.exit)[0]).toBe(0);
   });
 
   it("replaces a stale socket file, refuses a regular file, and serves an abstract socket", async () => {

@@ -70,8 +70,8 @@ export class InvalidSocketPathError extends TakoError {
 }
 
 /**
- * A feature the platform or this Node version lacks (abstract sockets off Linux, `reusePort`
- * where unsupported).
+ * A feature the platform or runtime lacks (abstract sockets off Linux, `reusePort` where
+ * unsupported, a Bun or Deno gap); see `unsupportedFeature`, which names both.
  *
  * @example
  * ```ts
@@ -79,8 +79,15 @@ export class InvalidSocketPathError extends TakoError {
  * ```
  */
 export class UnsupportedError extends TakoError {
-  constructor(message: string, options?: ErrorOptions) {
+  /** The missing feature, e.g. `"reusePort for UDP"`, where the thrower named it. */
+  readonly feature: string | undefined;
+  /** The runtime that lacks it, e.g. `"Deno 2.9.6"`, where the thrower named it. */
+  readonly runtime: string | undefined;
+
+  constructor(message: string, options?: ErrorOptions & { feature?: string; runtime?: string }) {
     super("ERR_TAKO_UNSUPPORTED", message, options);
+    this.feature = options?.feature;
+    this.runtime = options?.runtime;
   }
 }
 

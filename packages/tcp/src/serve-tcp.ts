@@ -12,7 +12,7 @@ import {
   type ShutdownSignal,
   type SocketAddress,
 } from "@tako/core";
-import { serveStream, toSocketAddress } from "@tako/core/listener";
+import { assertReusePort, serveStream, toSocketAddress, unsupportedFeature } from "@tako/core/listener";
 import { validateTcpOptions, type ServeTcpOptions } from "./options.ts";
 
 /**
@@ -49,7 +49,7 @@ function listen(server: net.Server, address: ListenAddress, options: ServeTcpOpt
       server.removeListener("listening", onListening);
       const text = formatAddress(address);
       if (options.reusePort && (error.code === "ENOTSUP" || error.code === "EOPNOTSUPP" || error.code === "ERR_INVALID_ARG_VALUE")) {
-        reject(new UnsupportedError(`reusePort is not supported here (${process.platform}, Node ${process.version}): ${error.message}`, { cause: error }));
+        reject(unsupportedFeature("reusePort for TCP", error.message, { cause: error }));
         return;
       }
       reject(new BindError(text, error));
@@ -92,6 +92,7 @@ export async function serveTcp(addr: AddressInput, handler: TcpHandler, options:
   if (options.reusePort && !reusePortSupported()) {
     throw new UnsupportedError(`reusePort is not supported on ${process.platform}`);
   }
+  if (options.reusePort) await assertReusePort("tcp"); // feature-probed: a runtime may ignore the flag
   const keepAlive = options.keepAlive ?? false;
   const server = net.createServer({
     noDelay: options.noDelay ?? true,

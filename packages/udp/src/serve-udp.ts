@@ -7,14 +7,13 @@ import {
   formatAddress,
   InvalidConfigError,
   parseAddress,
-  UnsupportedError,
   type AddressInput,
   type Server,
   type ServerStats,
   type ShutdownSignal,
   type SocketAddress,
 } from "@tako/core";
-import { checkFunction, Drain, ServerHandle, toSocketAddress } from "@tako/core/listener";
+import { assertReusePort, checkFunction, Drain, ServerHandle, toSocketAddress, unsupportedFeature } from "@tako/core/listener";
 import { resolveUdpOptions, type ResolvedUdpOptions, type ServeUdpOptions } from "./options.ts";
 import { KIND, Receiver, type UdpHandler } from "./receiver.ts";
 import { UdpSocket } from "./udp-socket.ts";
@@ -84,6 +83,7 @@ export async function serveUdp(addr: AddressInput, handler: UdpHandler, options?
   if (config.ipv6Only && target.family === 4) {
     throw new InvalidConfigError("ipv6Only", `ipv6Only needs an IPv6 address, e.g. "[::]:${listen.port}"; got ${formatAddress({ host: target.address, port: listen.port })}`);
   }
+  if (config.reusePort) await assertReusePort("udp"); // a runtime may accept the flag and ignore it (Deno)
   const socket = createSocket({ type: target.family === 6 ? "udp6" : "udp4", reusePort: config.reusePort, ipv6Only: config.ipv6Only, lookup: lookupLiteral });
   const where = formatAddress({ host: target.address, port: listen.port });
   try {
@@ -151,7 +151,7 @@ function bind(socket: Socket, port: number, address: string, where: string): Pro
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       socket.off("listening", onListening);
-      if (error.code === "ENOTSUP" || error.code === "EOPNOTSUPP") reject(new UnsupportedError(`cannot bind ${where}: ${error.code} (reusePort or ipv6Only unsupported here)`, { cause: error }));
+      if (error.code === "ENOTSUP" || error.code === "EOPNOTSUPP") reject(unsupportedFeature("reusePort or ipv6Only for UDP", `cannot bind ${where}: ${error.code}`, { cause: error }));
       else reject(new BindError(where, error));
     };
     const onListening = () => {

@@ -5,16 +5,16 @@ import { serveUnixHttp, type ServeUnixHttpOptions } from "./serve.ts";
 
 /**
  * What `spawnUnixHttp` takes besides the built config: the shutdown signal, a logger, and the
- * socket file's mode and backlog, and `peerCredentials`.
+ * socket file's mode and backlog, `peerCredentials`, the protocols and the PROXY option.
  *
  * @example
  * ```ts
  * const options: SpawnUnixHttpOptions = { signal: shutdownSignal(), mode: 0o660 };
  * ```
  */
-export type SpawnUnixHttpOptions = Pick<ServeUnixHttpOptions, "signal" | "logger" | "mode" | "backlog" | "peerCredentials">;
+export type SpawnUnixHttpOptions = Pick<ServeUnixHttpOptions, "signal" | "logger" | "mode" | "backlog" | "peerCredentials" | "protocols" | "proxyProtocol">;
 
-const SPAWN_OPTION_KEYS: readonly string[] = Object.freeze(["signal", "logger", "mode", "backlog", "peerCredentials"]);
+const SPAWN_OPTION_KEYS: readonly string[] = Object.freeze(["signal", "logger", "mode", "backlog", "peerCredentials", "protocols", "proxyProtocol"]);
 
 /**
  * Serves `router` on `path` with the config of `built` (the defaults without one): the Rust

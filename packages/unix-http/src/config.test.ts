@@ -83,6 +83,33 @@ describe("requestTimeout", () => {
     expect(elapsed).toBeLessThan(3_000);
   });
 
+  it("a response already under way is cut, never interleaved with a 408 (relies on Node's socket._httpMessage)", async () => {
+    const router = new Router();
+    router.post("/early", () => new ReadableStream({ start: (controller) => controller.enqueue(new TextEncoder().encode("started ")) }));
+    const server = await serve(router, { headersTimeout: 300, requestTimeout: 300 });
+    const conn = await connect(server.address);
+    conn.socket.write("POST /early HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n");
+    void trickle(conn, "b".repeat(200), 40);
+    await conn.waitFor("started ");
+    await conn.closed;
+    expect(conn.received).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(conn.received).not.toContain("408");
+  });
+
+  it("a client still sending after its 408 gets the whole answer (lingering close, not an immediate destroy)", async () => {
+    const server = await serve(helloRouter(), { headersTimeout: 200, requestTimeout: 200 });
+    for (let i = 0; i < 5; i++) {
+      const conn = await connect(server.address);
+      conn.socket.write("GET / HTTP/1.1\r\n");
+      const writer = setInterval(() => {
+        if (!conn.socket.destroyed && !conn.socket.writableEnded) conn.socket.write("X-Still: sending\r\n");
+      }, 5);
+      await conn.closed;
+      clearInterval(writer);
+      expect(conn.received).toBe("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n");
+    }
+  });
+
   it("does not limit a handler that takes longer once the request is in", async () => {
     const router = new Router();
     router.get("/slow", async () => (await sleep(500), "worth the wait"));

@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import { UnixPeerAddr, unixPeerOf } from "@tako/unix";
 import { Extensions } from "./extensions.ts";
+import { ProxyInfo, proxyInfoOf } from "./proxy-info.ts";
 
 /**
  * The second argument of every handler and middleware.
@@ -11,6 +12,7 @@ import { Extensions } from "./extensions.ts";
  *   ctx.params.id;                        // percent-decoded
  *   ctx.peer === ctx.extensions.get(UnixPeerAddr); // true
  *   ctx.signal;                           // aborts when the server starts shutting down
+ *   ctx.proxy?.source;                    // with proxyProtocol: the client the proxy accepted
  *   return { id: ctx.params.id };
  * });
  * ```
@@ -18,7 +20,7 @@ import { Extensions } from "./extensions.ts";
 export interface RequestContext<P = Readonly<Record<string, string>>> {
   /** The route's parameters, percent-decoded (`{}` for a route without any). */
   readonly params: P;
-  /** Per-request values keyed by class; holds the {@link UnixPeerAddr} from the start. */
+  /** Per-request values keyed by class; holds the {@link UnixPeerAddr} from the start (and the {@link ProxyInfo} with `proxyProtocol`). */
   readonly extensions: Extensions;
   /** The connection's peer (for `router.fetch`, the `peer` passed, else an unnamed one). */
   readonly peer: UnixPeerAddr;
@@ -27,6 +29,11 @@ export interface RequestContext<P = Readonly<Record<string, string>>> {
    * Request's own `req.signal` aborts when the client goes away.
    */
   readonly signal: AbortSignal;
+  /**
+   * The connection's PROXY header when the server runs with `proxyProtocol` (also
+   * `ctx.extensions.get(ProxyInfo)`); `undefined` otherwise and for `router.fetch`.
+   */
+  readonly proxy: ProxyInfo | undefined;
 }
 
 /** @internal Where a request's failures are reported (the server, or the router for `fetch`). */
@@ -65,7 +72,16 @@ export class Context implements RequestContext {
     return this.#peer;
   }
 
+  get proxy(): ProxyInfo | undefined {
+    return proxyInfoOf(this.#socket);
+  }
+
   get extensions(): Extensions {
-    return (this.#extensions ??= new Extensions([[UnixPeerAddr, this.peer]]));
+    if (this.#extensions === undefined) {
+      this.#extensions = new Extensions([[UnixPeerAddr, this.peer]]);
+      const proxy = this.proxy;
+      if (proxy !== undefined) this.#extensions.set(ProxyInfo, proxy);
+    }
+    return this.#extensions;
   }
 }

@@ -14,7 +14,10 @@ export {
   serveUnixHttpWithShutdown,
   serveUnixHttpWithShutdownAndDrain,
   type ServeUnixHttpOptions,
+  type UnixHttpProtocol,
 } from "./serve.ts";
+export { ProxyInfo } from "./proxy-info.ts";
+export type { WebSocketHandler, WebSocketRouteOptions } from "./websocket.ts";
 // From @tako/core, the same list in every listener package (scripts/test/docs.test.ts checks it):
 // every error class, the shutdown trigger, the channel names and the handle's types.
 export {

@@ -1,5 +1,19 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { ClientGoneError, HttpError } from "./errors.ts";
+
+/** @internal What a {@link NodeRequest} reads from: the exchange of one request. */
+export interface RequestSource {
+  /** Node's request (an `Http2ServerRequest` on HTTP/2 reads the same way). */
+  readonly req: IncomingMessage;
+  /** `maxBodySize`. */
+  readonly limit: number;
+  /** Whether a body follows the headers. */
+  readonly hasBody: boolean;
+  /** HTTP/2: pseudo-headers are skipped, `:authority` is the host. */
+  readonly h2: boolean;
+  /** Calls `abort` if the client goes away before the exchange is complete. */
+  onGone(abort: () => void): void;
+}
 
 /**
  * @internal The `Request` a handler gets when served over a socket: a lazy stand-in for a Web
@@ -9,35 +23,29 @@ import { ClientGoneError, HttpError } from "./errors.ts";
  * `maxBodySize` limit: past it, reading rejects with a 413 {@link HttpError}.
  */
 export class NodeRequest {
-  readonly #req: IncomingMessage;
-  readonly #res: ServerResponse;
-  readonly #limit: number;
-  readonly #hasBody: boolean;
+  readonly #source: RequestSource;
   #url: string | undefined;
   #headers: Headers | undefined;
   #request: Request | undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse, limit: number, hasBody: boolean) {
-    this.#req = req;
-    this.#res = res;
-    this.#limit = limit;
-    this.#hasBody = hasBody;
+  constructor(source: RequestSource) {
+    this.#source = source;
   }
 
   get method(): string {
-    return this.#req.method ?? "GET";
+    return this.#source.req.method ?? "GET";
   }
 
   get url(): string {
-    return (this.#url ??= requestUrl(this.#req));
+    return (this.#url ??= requestUrl(this.#source.req, this.#source.h2));
   }
 
   get headers(): Headers {
-    return (this.#headers ??= this.#request?.headers ?? headersOf(this.#req.rawHeaders));
+    return (this.#headers ??= this.#request?.headers ?? headersOf(this.#source.req.rawHeaders));
   }
 
   get body(): ReadableStream<Uint8Array> | null {
-    return this.#hasBody ? this.#materialize().body : null;
+    return this.#source.hasBody ? this.#materialize().body : null;
   }
 
   get bodyUsed(): boolean {
@@ -52,14 +60,10 @@ export class NodeRequest {
   #materialize(): Request {
     if (this.#request !== undefined) return this.#request;
     const controller = new AbortController();
-    const res = this.#res;
-    if (!res.writableFinished) {
-      res.once("close", () => {
-        if (!res.writableFinished) controller.abort(new DOMException("the client went away before the response was complete", "AbortError"));
-      });
-    }
+    const source = this.#source;
+    source.onGone(() => controller.abort(new DOMException("the client went away before the response was complete", "AbortError")));
     const method = this.method;
-    const body = this.#hasBody && method !== "GET" && method !== "HEAD" ? limitedBody(this.#req, this.#limit) : null;
+    const body = source.hasBody && method !== "GET" && method !== "HEAD" ? limitedBody(source.req, source.limit) : null;
     this.#request = new Request(this.url, {
       method,
       headers: this.headers,
@@ -104,14 +108,17 @@ export class NodeRequest {
 /** @internal A Web `Headers` from Node's raw header list (repeated fields appended in order). */
 export function headersOf(raw: readonly string[]): Headers {
   const headers = new Headers();
-  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.charCodeAt(0) !== 58 /* ":" an HTTP/2 pseudo-header */) headers.append(name, raw[i + 1] as string);
+  }
   return headers;
 }
 
 const HOST = /^[A-Za-z0-9.\-_~%!$&'()*+,;=:[\]]+$/;
 
-/** @internal The absolute URL of a request: `http://<Host header or localhost><target>`. */
-export function requestUrl(req: IncomingMessage): string {
+/** @internal The absolute URL of a request: `http://<Host header (HTTP/2: :authority) or localhost><target>`. */
+export function requestUrl(req: IncomingMessage, h2 = false): string {
   const target = req.url ?? "/";
   if (!target.startsWith("/")) {
     try {
@@ -120,7 +127,7 @@ export function requestUrl(req: IncomingMessage): string {
       return "http://localhost/";
     }
   }
-  const host = req.headers.host;
+  const host = h2 ? ((req.headers[":authority"] as string | undefined) ?? req.headers.host) : req.headers.host;
   try {
     if (host !== undefined && HOST.test(host)) return new URL(`http://${host}${target}`).href;
   } catch {

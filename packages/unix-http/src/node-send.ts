@@ -1,56 +1,64 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { InvalidResponseError } from "./errors.ts";
-import { isAsyncIterable, isJsonLike, JSON_TYPE, OCTET_TYPE, rawBodyOf, stringifyJson, TEXT_TYPE, unsupportedResult, type HandlerResult } from "./response.ts";
+import { bytesOf, classify, JSON_TYPE, OCTET_TYPE, rawBodyOf, stringifyJson, TEXT_TYPE, type HandlerResult } from "./response.ts";
 
 /**
- * @internal Writes a handler's result to a Node response: strings, JSON and bytes in one
- * `writeHead` + `end` with a `Content-Length` (no Web Response on that path), Responses with their
- * status and headers, streams with backpressure. Throws synchronously for a result of no supported
- * kind (nothing written yet); the promise, if any, rejects when a streamed body fails.
- * `close` adds `Connection: close`.
+ * @internal Where {@link send} writes: the exchange of one request, over HTTP/1.1 or HTTP/2 (an
+ * `Http2ServerResponse` is driven through the same calls as a `ServerResponse`).
  */
-export function send(res: ServerResponse, result: HandlerResult, close: boolean): void | Promise<void> {
-  if (typeof result === "string") {
-    sendBody(res, 200, TEXT_TYPE, result, close);
-    return;
-  }
-  if (result === null || result === undefined) {
-    res.writeHead(204, close ? CLOSE : undefined);
-    res.end();
-    return;
-  }
-  if (typeof result === "object") {
-    if (result instanceof Response) return sendResponse(res, result, close);
-    if (result instanceof Uint8Array) {
-      sendBody(res, 200, OCTET_TYPE, result, close);
+export interface SendTarget {
+  readonly res: ServerResponse;
+  /** HEAD: headers only, bodies are dropped (streams cancelled). */
+  readonly head: boolean;
+  /** HTTP/2: no status text, no connection-specific headers. */
+  readonly h2: boolean;
+  /** Whether the response must say `Connection: close` (HTTP/1.1 only). */
+  readonly closing: boolean;
+  /** Whether the response's stream is destroyed. */
+  readonly gone: boolean;
+}
+
+/**
+ * @internal Writes a handler's result: strings, JSON and bytes in one `writeHead` + `end` with a
+ * `Content-Length` (no Web Response on that path), Responses with their status and headers,
+ * streams with backpressure. Throws synchronously for a result of no supported kind (nothing
+ * written yet); the promise, if any, rejects when a streamed body fails.
+ */
+export function send(x: SendTarget, result: HandlerResult): void | Promise<void> {
+  switch (classify(result)) {
+    case "text":
+      sendBody(x, TEXT_TYPE, result as string);
       return;
-    }
-    if (result instanceof ArrayBuffer) {
-      sendBody(res, 200, OCTET_TYPE, new Uint8Array(result), close);
+    case "json":
+      sendBody(x, JSON_TYPE, stringifyJson(result as object));
       return;
-    }
-    if (result instanceof ReadableStream) {
-      res.writeHead(200, close ? { "content-type": OCTET_TYPE, connection: "close" } : { "content-type": OCTET_TYPE });
-      return pumpStream(res, result);
-    }
-    if (isAsyncIterable(result)) {
-      res.writeHead(200, close ? { "content-type": OCTET_TYPE, connection: "close" } : { "content-type": OCTET_TYPE });
-      return pumpIterable(res, result);
-    }
-    if (isJsonLike(result)) {
-      sendBody(res, 200, JSON_TYPE, stringifyJson(result), close);
+    case "bytes":
+      sendBody(x, OCTET_TYPE, bytesOf(result as Uint8Array));
       return;
-    }
+    case "empty":
+      x.res.writeHead(204, x.closing ? CLOSE : undefined);
+      x.res.end();
+      return;
+    case "response":
+      return sendResponse(x, result as Response);
+    case "stream":
+      x.res.writeHead(200, x.closing ? { "content-type": OCTET_TYPE, connection: "close" } : { "content-type": OCTET_TYPE });
+      return pumpStream(x, result as ReadableStream<unknown>);
+    case "iterable":
+      x.res.writeHead(200, x.closing ? { "content-type": OCTET_TYPE, connection: "close" } : { "content-type": OCTET_TYPE });
+      return pumpIterable(x, result as AsyncIterable<unknown>);
   }
-  throw unsupportedResult(result);
 }
 
 const CLOSE: OutgoingHttpHeaders = Object.freeze({ connection: "close" }) as OutgoingHttpHeaders;
 
-function sendBody(res: ServerResponse, status: number, type: string, body: string | Uint8Array, close: boolean): void {
+/** Headers HTTP/2 forbids (RFC 9113 8.2.2); Node would drop them with a warning. */
+const H2_FORBIDDEN = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
+
+function sendBody(x: SendTarget, type: string, body: string | Uint8Array): void {
   const length = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
-  res.writeHead(status, close ? { "content-type": type, "content-length": length, connection: "close" } : { "content-type": type, "content-length": length });
-  res.end(body);
+  x.res.writeHead(200, x.closing ? { "content-type": type, "content-length": length, connection: "close" } : { "content-type": type, "content-length": length });
+  x.res.end(body);
 }
 
 /** Status codes that never carry a body. */
@@ -58,17 +66,18 @@ function bodiless(status: number): boolean {
   return status === 204 || status === 304 || (status >= 100 && status < 200);
 }
 
-function sendResponse(res: ServerResponse, response: Response, close: boolean): void | Promise<void> {
+function sendResponse(x: SendTarget, response: Response): void | Promise<void> {
   if (response.bodyUsed) throw new InvalidResponseError("a handler or middleware returned a Response whose body was already read");
+  const res = x.res;
   const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of response.headers) {
-    if (name !== "set-cookie") headers[name] = value;
+    if (name !== "set-cookie" && !(x.h2 && H2_FORBIDDEN.has(name))) headers[name] = value;
   }
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) headers["set-cookie"] = cookies;
-  if (close) headers.connection = "close";
+  if (x.closing) headers.connection = "close";
   const status = response.status;
-  const statusText = response.statusText === "" ? undefined : response.statusText;
+  const statusText = x.h2 || response.statusText === "" ? undefined : response.statusText;
   const raw = rawBodyOf(response);
   if (raw !== undefined || response.body === null) {
     if (!bodiless(status) && headers["content-length"] === undefined) {
@@ -78,14 +87,13 @@ function sendResponse(res: ServerResponse, response: Response, close: boolean): 
     res.end(bodiless(status) ? undefined : raw);
     return;
   }
-  const body = response.body;
   res.writeHead(status, statusText, headers);
-  if (bodiless(status) || res.req.method === "HEAD") {
+  if (bodiless(status)) {
     res.end();
-    body.cancel().catch(() => {});
+    response.body.cancel().catch(() => {});
     return;
   }
-  return pumpStream(res, body);
+  return pumpStream(x, response.body);
 }
 
 /** Resolves when `res` can take more data, or has closed. */
@@ -106,9 +114,10 @@ function checkChunk(chunk: unknown): string | Uint8Array {
   throw new InvalidResponseError(`a streamed body yielded ${chunk === null ? "null" : typeof chunk}; stream Uint8Array or string chunks`);
 }
 
-/** Streams a ReadableStream to `res` with backpressure; cancels it if the client goes away. */
-async function pumpStream(res: ServerResponse, stream: ReadableStream<unknown>): Promise<void> {
-  if (res.req.method === "HEAD") {
+/** Streams a ReadableStream with backpressure; cancels it if the client goes away (or for HEAD). */
+async function pumpStream(x: SendTarget, stream: ReadableStream<unknown>): Promise<void> {
+  const res = x.res;
+  if (x.head) {
     res.end();
     await stream.cancel().catch(() => {});
     return;
@@ -121,10 +130,10 @@ async function pumpStream(res: ServerResponse, stream: ReadableStream<unknown>):
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done || res.destroyed) break;
+      if (done || x.gone) break;
       if (!res.write(checkChunk(value))) await writable(res);
     }
-    if (!res.destroyed) res.end();
+    if (!x.gone) res.end();
   } catch (error) {
     reader.cancel(error).catch(() => {});
     throw error;
@@ -133,10 +142,11 @@ async function pumpStream(res: ServerResponse, stream: ReadableStream<unknown>):
   }
 }
 
-/** Streams an async iterable (async generator, Node Readable) to `res` with backpressure. */
-async function pumpIterable(res: ServerResponse, source: AsyncIterable<unknown>): Promise<void> {
+/** Streams an async iterable (async generator, Node Readable) with backpressure. */
+async function pumpIterable(x: SendTarget, source: AsyncIterable<unknown>): Promise<void> {
+  const res = x.res;
   const iterator = source[Symbol.asyncIterator]();
-  if (res.req.method === "HEAD") {
+  if (x.head) {
     res.end();
     await iterator.return?.();
     return;
@@ -149,10 +159,10 @@ async function pumpIterable(res: ServerResponse, source: AsyncIterable<unknown>)
         finished = true;
         break;
       }
-      if (res.destroyed) break;
+      if (x.gone) break;
       if (!res.write(checkChunk(value))) await writable(res);
     }
-    if (!res.destroyed) res.end();
+    if (!x.gone) res.end();
   } finally {
     if (!finished) await Promise.resolve(iterator.return?.()).catch(() => {});
   }

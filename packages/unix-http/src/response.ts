@@ -177,6 +177,32 @@ export function unsupportedResult(value: unknown): InvalidResponseError {
 }
 
 /**
+ * @internal What kind of {@link HandlerResult} a value is: the one classifier behind both
+ * {@link toResponse} and the server's direct write path (`node-send.ts`). Throws
+ * {@link InvalidResponseError} for a value of no supported kind.
+ */
+export function classify(result: unknown): ResultKind {
+  if (typeof result === "string") return "text";
+  if (result === null || result === undefined) return "empty";
+  if (typeof result === "object") {
+    if (result instanceof Response) return "response";
+    if (result instanceof Uint8Array || result instanceof ArrayBuffer) return "bytes";
+    if (result instanceof ReadableStream) return "stream";
+    if (isAsyncIterable(result)) return "iterable";
+    if (isJsonLike(result)) return "json";
+  }
+  throw unsupportedResult(result);
+}
+
+/** @internal The kinds {@link classify} tells apart. */
+export type ResultKind = "text" | "empty" | "response" | "bytes" | "stream" | "iterable" | "json";
+
+/** @internal A bytes result as a Uint8Array. */
+export function bytesOf(result: Uint8Array | ArrayBuffer): Uint8Array {
+  return result instanceof Uint8Array ? result : new Uint8Array(result);
+}
+
+/**
  * Converts any {@link HandlerResult} into a `Response` (what middleware gets from `next()` and
  * what `router.fetch` answers). `status` replaces the default status (200, or 204 for nothing)
  * of a result that is not already a Response. Throws {@link InvalidResponseError} for a result of
@@ -188,22 +214,31 @@ export function unsupportedResult(value: unknown): InvalidResponseError {
  * ```
  */
 export function toResponse(result: unknown, status?: number): Response {
-  if (typeof result === "string") return new RawResponse(result, { status: status ?? 200, headers: { "content-type": TEXT_TYPE } });
-  if (result === null || result === undefined) return new Response(null, { status: status ?? 204 });
-  if (typeof result === "object") {
-    if (result instanceof Response) return result;
-    if (result instanceof Uint8Array) return new RawResponse(result, { status: status ?? 200, headers: { "content-type": OCTET_TYPE } });
-    if (result instanceof ArrayBuffer) return new RawResponse(new Uint8Array(result), { status: status ?? 200, headers: { "content-type": OCTET_TYPE } });
-    if (isAsyncIterable(result)) return new Response(byteStream(result), { status: status ?? 200, headers: { "content-type": OCTET_TYPE } });
-    if (isJsonLike(result)) return new RawResponse(stringifyJson(result), { status: status ?? 200, headers: { "content-type": JSON_TYPE } });
+  switch (classify(result)) {
+    case "response":
+      return result as Response;
+    case "text":
+      return new RawResponse(result as string, { status: status ?? 200, headers: { "content-type": TEXT_TYPE } });
+    case "empty":
+      return new Response(null, { status: status ?? 204 });
+    case "bytes":
+      return new RawResponse(bytesOf(result as Uint8Array), { status: status ?? 200, headers: { "content-type": OCTET_TYPE } });
+    case "stream":
+    case "iterable":
+      return new Response(byteStream(result as AsyncIterable<unknown>), { status: status ?? 200, headers: { "content-type": OCTET_TYPE } });
+    case "json":
+      return new RawResponse(stringifyJson(result as object), { status: status ?? 200, headers: { "content-type": JSON_TYPE } });
   }
-  throw unsupportedResult(result);
 }
 
-/** @internal A copy of `response` with another status (headers and body kept). */
-export function withStatus(response: Response, status: number): Response {
-  if (response.status === status) return response;
+/**
+ * @internal The answer to a HEAD request made from `response` (the one place `router.fetch`
+ * drops a body): same status and headers, a `Content-Length` where the body's size is known, no body.
+ */
+export async function headResponse(response: Response): Promise<Response> {
+  const headers = new Headers(response.headers);
   const raw = rawBodyOf(response);
-  if (raw !== undefined) return new RawResponse(raw, { status, headers: response.headers });
-  return new Response(status === 204 || status === 304 ? null : response.body, { status, headers: response.headers });
+  if (raw !== undefined && !headers.has("content-length")) headers.set("content-length", String(typeof raw === "string" ? Buffer.byteLength(raw) : raw.byteLength));
+  await response.body?.cancel().catch(() => {});
+  return new Response(null, { status: response.status, statusText: response.statusText, headers });
 }

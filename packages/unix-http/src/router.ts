@@ -1,175 +1,32 @@
-import { STATUS_CODES } from "node:http";
-import { type Logger } from "@tako/core";
 import { channels, checkLogger, isThenable } from "@tako/core/listener";
-import { UnixPeerAddr } from "@tako/unix";
-import { addRoute, createRouter, findAllRoutes, routeNodeKeys, compareRoutes, type RouterContext } from "rou3";
-import { compileRouter } from "rou3/compiler";
-import { Context, type RequestContext, type RequestHost } from "./context.ts";
-import { ClientGoneError, DuplicateRouteError, HttpError, InvalidRouteError } from "./errors.ts";
-import { rawBodyOf, text, toResponse, type HandlerResult } from "./response.ts";
-import { translatePath, type PathParams } from "./route-path.ts";
+import { Context, type RequestHost } from "./context.ts";
+import { decodeParams, failWith, runChain } from "./dispatch.ts";
+import { HttpError } from "./errors.ts";
+import { type ErrorHandler, type Handler, type MaybePromise, type Middleware, type RouterFetchInit, type RouterOptions } from "./handler.ts";
+import { headResponse, toResponse, type HandlerResult } from "./response.ts";
+import type { PathParams } from "./route-path.ts";
+import { Route, RouteTable, type Match } from "./route-table.ts";
+import { WebSocketRoute, type WebSocketHandler, type WebSocketRouteOptions } from "./websocket.ts";
 
-/**
- * A value or a promise of it.
- *
- * @example
- * ```ts
- * const later: MaybePromise<string> = Promise.resolve("hi");
- * ```
- */
-export type MaybePromise<T> = T | Promise<T>;
+export type { ErrorHandler, Handler, MaybePromise, Middleware, Next, RouterFetchInit, RouterOptions } from "./handler.ts";
+export { Route } from "./route-table.ts";
 
-/**
- * A route handler: a Web `Request` (built only when touched) and the {@link RequestContext};
- * returns a {@link HandlerResult}, directly or as a promise.
- *
- * @example
- * ```ts
- * const hello: Handler = (req, ctx) => `hello ${ctx.params.name}`;
- * ```
- */
-export type Handler<P = Readonly<Record<string, string>>> = (req: Request, ctx: RequestContext<P>) => MaybePromise<HandlerResult>;
-
-/**
- * What middleware calls to run the rest of the chain; resolves with its response. Call it at most once.
- *
- * @example
- * ```ts
- * router.use(async (req, ctx, next: Next) => {
- *   const res = await next();
- *   return res.status === 404 ? "custom not found" : res;
- * });
- * ```
- */
-export type Next = () => Promise<Response>;
-
-/**
- * Middleware: runs before the handler, in registration order (global ones first, then the
- * route's). It may answer by itself (short-circuit: return without calling `next`), or call
- * `next()` and return that response, changed or replaced (wrap). Errors thrown by what runs
- * inside `next()` propagate to it.
- *
- * @example
- * ```ts
- * const timing: Middleware = async (req, ctx, next) => {
- *   const started = performance.now();
- *   const res = await next();
- *   res.headers.set("server-timing", `app;dur=${performance.now() - started}`);
- *   return res;
- * };
- * ```
- */
-export type Middleware = (req: Request, ctx: RequestContext, next: Next) => MaybePromise<HandlerResult>;
-
-/**
- * The error hook: shapes every error response (400, 404, 405, 413, 500, 503 and thrown
- * {@link HttpError}s). Return a Response or any {@link HandlerResult} (which gets the error's
- * status), or `undefined` for the default plain-text answer.
- *
- * @example
- * ```ts
- * router.onError((error) => json({ error: error.expose ? error.message : "internal error" }));
- * ```
- */
-export type ErrorHandler = (error: HttpError, req: Request, ctx: RequestContext) => MaybePromise<HandlerResult>;
-
-/**
- * Options for `new Router()`.
- *
- * @example
- * ```ts
- * const router = new Router({ logger: pino() });
- * ```
- */
-export interface RouterOptions {
-  /** Where `router.fetch` reports handler failures (a server reports to its own logger). Default: stderr. */
-  readonly logger?: Logger | undefined;
-}
-
-/**
- * Options for {@link Router.fetch}.
- *
- * @example
- * ```ts
- * await router.fetch(new Request("http://localhost/peer"), { peer: new UnixPeerAddr("/run/client.sock") });
- * ```
- */
-export interface RouterFetchInit {
-  /** The peer the handlers see. Default: an unnamed `UnixPeerAddr`. */
-  readonly peer?: UnixPeerAddr | undefined;
-  /** `ctx.signal`. Default: the request's signal. */
-  readonly signal?: AbortSignal | undefined;
-}
-
-/** HTTP method token (RFC 9110). */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
-const NO_MIDDLEWARE: readonly Middleware[] = Object.freeze([]);
 
 /** @internal Symbols for the server's access to the router. */
 export const kHandle = Symbol("tako.router.handle");
 /** @internal */
 export const kFail = Symbol("tako.router.fail");
-
-/**
- * A registered route, returned by `router.route()` and the method helpers, so middleware can be
- * attached to it alone.
- *
- * @example
- * ```ts
- * router.get("/admin", adminPage).use(requireLogin);
- * ```
- */
-export class Route {
-  /** The method, upper-case, or `"*"` for {@link Router.all}. */
-  readonly method: string;
-  /** The path as registered. */
-  readonly path: string;
-  /** @internal */
-  readonly handler: Handler;
-  /** @internal The `{*rest}` parameter's name, if the route has one. */
-  readonly catchAll: string | undefined;
-  readonly #middleware: Middleware[] = [];
-  #chain: readonly Middleware[] = NO_MIDDLEWARE;
-  #chainVersion = -1;
-
-  /** @internal */
-  constructor(method: string, path: string, handler: Handler, catchAll: string | undefined) {
-    this.method = method;
-    this.path = path;
-    this.handler = handler;
-    this.catchAll = catchAll;
-  }
-
-  /** Adds middleware that runs for this route only, after the global ones, in the order added. */
-  use(...middleware: Middleware[]): this {
-    for (const mw of middleware) {
-      if (typeof mw !== "function") throw new TypeError("middleware must be a function (req, ctx, next)");
-      this.#middleware.push(mw);
-    }
-    this.#chainVersion = -1;
-    return this;
-  }
-
-  /** @internal The global middleware followed by the route's, cached until either changes. */
-  chain(global: readonly Middleware[], version: number): readonly Middleware[] {
-    if (this.#chainVersion !== version) {
-      this.#chain = global.length + this.#middleware.length === 0 ? NO_MIDDLEWARE : [...global, ...this.#middleware];
-      this.#chainVersion = version;
-    }
-    return this.#chain;
-  }
-}
-
-type Match = { readonly data: Route; readonly params?: Record<string, string> };
-type Finder = (method: string, path: string) => Match | undefined;
+/** @internal */
+export const kTable = Symbol("tako.router.table");
 
 /**
  * Routes HTTP requests to handlers, matched by rou3. Paths use Tako syntax: `{name}` (or
  * `:name`) captures a segment, `{*rest}` (last segment only) the rest of the path; parameters are
  * percent-decoded. Unknown paths answer 404 (or the fallback), a known path with another method
  * 405 with `Allow`; HEAD is served by GET without a body; OPTIONS answers 204 with `Allow` unless
- * routed. Serve it with `serveUnixHttp`, or call {@link Router.fetch} with no socket at all.
+ * routed. `router.ws()` adds WebSocket endpoints. Serve it with `serveUnixHttp` (HTTP/1.1 and,
+ * with `protocols`, h2c), or call {@link Router.fetch} with no socket at all.
  *
  * @example
  * ```ts
@@ -180,16 +37,9 @@ type Finder = (method: string, path: string) => Match | undefined;
  * ```
  */
 export class Router {
-  readonly #routes: RouterContext<Route> = createRouter<Route>();
-  /** Every route under the method `""`, to list the methods a path allows. */
-  readonly #paths: RouterContext<Route> = createRouter<Route>();
-  /** Registered patterns per method and rou3 node, for the duplicate check. */
-  readonly #registered = new Map<string, string[]>();
-  readonly #methods = new Set<string>();
-  #find: Finder | undefined;
+  readonly #table = new RouteTable();
   #middleware: Middleware[] = [];
   #version = 0;
-  #hasHeadRoutes = false;
   #fallback: Route | undefined;
   #onError: ErrorHandler | undefined;
   readonly #host: RequestHost;
@@ -205,6 +55,11 @@ export class Router {
     };
   }
 
+  /** @internal The route table (the server asks it whether WebSocket routes exist). */
+  get [kTable](): RouteTable {
+    return this.#table;
+  }
+
   /**
    * Registers `handler` for `method` (any token; `"*"` for every method) and `path`. Throws
    * {@link InvalidRouteError} for a bad method or path and {@link DuplicateRouteError} when the
@@ -216,42 +71,7 @@ export class Router {
    * ```
    */
   route<P extends string>(method: string, path: P, handler: Handler<PathParams<P>>): Route {
-    if (typeof method !== "string" || (method !== "*" && !TOKEN.test(method))) {
-      throw new InvalidRouteError(`invalid HTTP method ${JSON.stringify(method)}`);
-    }
-    if (typeof handler !== "function") throw new InvalidRouteError(`the handler for ${method} ${String(path)} must be a function`);
-    const upper = method.toUpperCase();
-    const translated = translatePath(path);
-    const rouMethod = upper === "*" ? "" : upper;
-    let nodeKeys: string[];
-    try {
-      nodeKeys = routeNodeKeys(translated.pattern);
-    } catch (error) {
-      throw new InvalidRouteError(`invalid route path ${JSON.stringify(path)}: ${(error as Error).message}`, { cause: error });
-    }
-    for (const key of nodeKeys) {
-      const same = this.#registered.get(`${rouMethod} ${key}`)?.find((other) => compareRoutes(other, translated.pattern) === "equal");
-      if (same !== undefined) {
-        throw new DuplicateRouteError(`${upper === "*" ? "ALL" : upper} ${path} is already registered (as a path matching the same requests)`);
-      }
-    }
-    const route = new Route(upper, path, handler as Handler, translated.catchAll);
-    try {
-      addRoute(this.#routes, rouMethod, translated.pattern, route);
-    } catch (error) {
-      throw new InvalidRouteError(`invalid route path ${JSON.stringify(path)}: ${(error as Error).message}`, { cause: error });
-    }
-    addRoute(this.#paths, "", translated.pattern, route);
-    for (const key of nodeKeys) {
-      const slot = `${rouMethod} ${key}`;
-      const list = this.#registered.get(slot);
-      if (list) list.push(translated.pattern);
-      else this.#registered.set(slot, [translated.pattern]);
-    }
-    if (upper === "HEAD") this.#hasHeadRoutes = true;
-    this.#methods.add(upper);
-    this.#find = undefined;
-    return route;
+    return this.#table.add(method, path, handler as Handler);
   }
 
   /** Registers a GET handler (which also answers HEAD). @example router.get("/", () => "hi"); */
@@ -295,8 +115,30 @@ export class Router {
   }
 
   /**
-   * Adds global middleware: it runs for every request (404s, 405s and the fallback included),
-   * before route middleware, in the order added.
+   * Registers a WebSocket endpoint at `path` (a GET route): an HTTP/1.1 upgrade request runs the
+   * global and the route's middleware first (a middleware that answers refuses the upgrade with
+   * that response, e.g. 401), then completes the handshake with the `ws` package (loaded on first
+   * use) and calls `handler(ws, req, ctx)`. A plain request to the path gets 426; another method
+   * 405. Messages over `maxPayload` bytes (default 1 MiB) close the connection with 1009;
+   * per-message deflate is off. On shutdown `ctx.signal` aborts, then every open WebSocket gets
+   * close code 1001 and is awaited up to `drainTimeout`, then terminated.
+   *
+   * @example
+   * ```ts
+   * router.ws("/events/{topic}", (ws, req, ctx) => {
+   *   ws.send(`subscribed to ${ctx.params.topic}`);
+   *   ws.on("message", (data) => ws.send(data));
+   * }, { maxPayload: 64 * 1024 });
+   * ```
+   */
+  ws<P extends string>(path: P, handler: WebSocketHandler<PathParams<P>>, options: WebSocketRouteOptions = {}): Route {
+    const endpoint = new WebSocketRoute(handler as WebSocketHandler, options);
+    return this.#table.add("GET", path, (_req, ctx) => endpoint.answer(ctx as Context), endpoint);
+  }
+
+  /**
+   * Adds global middleware: it runs for every request (404s, 405s, the fallback and WebSocket
+   * upgrades included), before route middleware, in the order added.
    *
    * @example
    * ```ts
@@ -344,7 +186,8 @@ export class Router {
 
   /**
    * Answers `request` without any socket: routing, middleware, errors and result conversion run
-   * exactly as when served. Handy in tests.
+   * exactly as when served. Handy in tests. (A WebSocket route answers 426 here: there is no
+   * connection to upgrade.)
    *
    * @example
    * ```ts
@@ -366,12 +209,7 @@ export class Router {
     } catch (error) {
       response = toResponse(await this[kFail](error, request, ctx));
     }
-    if (request.method !== "HEAD") return response;
-    const headers = new Headers(response.headers);
-    const raw = rawBodyOf(response);
-    if (raw !== undefined && !headers.has("content-length")) headers.set("content-length", String(typeof raw === "string" ? Buffer.byteLength(raw) : raw.byteLength));
-    await response.body?.cancel().catch(() => {});
-    return new Response(null, { status: response.status, statusText: response.statusText, headers });
+    return request.method === "HEAD" ? headResponse(response) : response;
   }
 
   /**
@@ -382,7 +220,7 @@ export class Router {
     let match: Match | undefined;
     try {
       if (path.charCodeAt(0) !== 47 /* "/" */) return this.#oddTarget(method, path, request, ctx);
-      match = this.#match(method, path);
+      match = this.#table.match(method, path);
       if (match !== undefined) ctx.params = decodeParams(match.params);
     } catch (error) {
       return this[kFail](error, request, ctx);
@@ -394,57 +232,9 @@ export class Router {
     return this.#run(chain, route.handler, request, ctx);
   }
 
-  /**
-   * @internal Turns an error into the error response: reports it unless it is an
-   * {@link HttpError}, then runs the error hook. Never throws or rejects.
-   */
+  /** @internal Turns an error into the error response (see `failWith`). Never throws or rejects. */
   [kFail](error: unknown, request: Request, ctx: Context): MaybePromise<Response> {
-    let httpError: HttpError;
-    if (error instanceof HttpError) httpError = error;
-    else if (error instanceof ClientGoneError) httpError = new HttpError(400, "incomplete request body", { cause: error });
-    else {
-      ctx.host.report(error, ctx.peer);
-      httpError = new HttpError(500, undefined, { cause: error });
-    }
-    const hook = this.#onError;
-    if (hook === undefined) return errorResponse(httpError);
-    let shaped: MaybePromise<HandlerResult>;
-    try {
-      shaped = hook(httpError, request, ctx);
-    } catch (hookError) {
-      ctx.host.report(hookError, ctx.peer);
-      return errorResponse(httpError);
-    }
-    if (isThenable<HandlerResult>(shaped)) {
-      return Promise.resolve(shaped).then(
-        (result) => this.#shape(result, httpError, ctx),
-        (hookError: unknown) => {
-          ctx.host.report(hookError, ctx.peer);
-          return errorResponse(httpError);
-        },
-      );
-    }
-    return this.#shape(shaped, httpError, ctx);
-  }
-
-  #shape(result: HandlerResult, error: HttpError, ctx: Context): Response {
-    if (result === undefined) return errorResponse(error);
-    let response: Response;
-    try {
-      response = result instanceof Response ? result : toResponse(result, error.status);
-    } catch (shapeError) {
-      ctx.host.report(shapeError, ctx.peer);
-      return errorResponse(error);
-    }
-    const allow = error.status === 405 ? new Headers(error.headers).get("allow") : null;
-    if (allow !== null && !response.headers.has("allow")) {
-      try {
-        response.headers.set("allow", allow);
-      } catch {
-        // An immutable-headers Response (e.g. from fetch()); keep it as it is.
-      }
-    }
-    return response;
+    return failWith(this.#onError, error, request, ctx);
   }
 
   #call(handler: Handler, request: Request, ctx: Context): MaybePromise<HandlerResult> {
@@ -466,49 +256,9 @@ export class Router {
     }
   }
 
-  #match(method: string, path: string): Match | undefined {
-    if (method === "HEAD") {
-      if (this.#hasHeadRoutes) {
-        const head = this.#lookup("HEAD", path);
-        if (head !== undefined && head.data.method === "HEAD") return head;
-        return this.#lookup("GET", path) ?? head;
-      }
-      return this.#lookup("GET", path);
-    }
-    return this.#lookup(method, path);
-  }
-
-  #lookup(method: string, path: string): Match | undefined {
-    const find = (this.#find ??= compileRouter(this.#routes) as Finder);
-    const match = find(method, path);
-    if (match === undefined || match.data.catchAll === undefined || match.params?.[match.data.catchAll]) return match;
-    // A {*rest} needs at least one character; look for the next best route that fits.
-    const all = findAllRoutes(this.#routes, method, path);
-    for (let i = all.length - 1; i >= 0; i--) {
-      const candidate = all[i] as Match;
-      if (candidate.data.catchAll === undefined || candidate.params?.[candidate.data.catchAll]) return candidate;
-    }
-    return undefined;
-  }
-
-  /** The methods some route on `path` answers, with HEAD (when GET is there) and OPTIONS. */
-  #allowed(path: string): string[] {
-    const methods = new Set<string>();
-    for (const match of findAllRoutes(this.#paths, "", path)) {
-      const route = match.data;
-      if (route.catchAll !== undefined && !match.params?.[route.catchAll]) continue;
-      methods.add(route.method);
-    }
-    if (methods.size === 0) return [];
-    if (methods.has("GET")) methods.add("HEAD");
-    methods.add("OPTIONS");
-    methods.delete("*");
-    return [...methods].sort();
-  }
-
   /** No route for this method: 405 or OPTIONS' answer for a known path, else the fallback or 404. */
   #miss(method: string, path: string, request: Request, ctx: Context): MaybePromise<HandlerResult> {
-    const allowed = this.#allowed(path);
+    const allowed = this.#table.allowed(path);
     let final: Handler;
     if (allowed.length > 0) {
       const allow = allowed.join(", ");
@@ -526,51 +276,8 @@ export class Router {
   /** A request target that is not a path: `OPTIONS *` lists every method; anything else is a 400. */
   #oddTarget(method: string, path: string, request: Request, ctx: Context): MaybePromise<HandlerResult> {
     if (method === "OPTIONS" && path === "*") {
-      const methods = new Set([...this.#methods].filter((m) => m !== "*"));
-      if (methods.has("GET")) methods.add("HEAD");
-      methods.add("OPTIONS");
-      return new Response(null, { status: 204, headers: { allow: [...methods].sort().join(", ") } });
+      return new Response(null, { status: 204, headers: { allow: this.#table.methods().join(", ") } });
     }
     return this[kFail](new HttpError(400, "the request target is not a path"), request, ctx);
   }
 }
-
-function runChain(chain: readonly Middleware[], index: number, final: Handler, request: Request, ctx: Context): MaybePromise<HandlerResult> {
-  const mw = chain[index];
-  if (mw === undefined) return final(request, ctx);
-  let called = false;
-  const next: Next = async () => {
-    if (called) throw new Error("next() called more than once in one middleware");
-    called = true;
-    return toResponse(await runChain(chain, index + 1, final, request, ctx));
-  };
-  return mw(request, ctx, next);
-}
-
-/** Percent-decodes parameter values; a malformed escape is a 400. */
-function decodeParams(raw: Record<string, string> | undefined): Readonly<Record<string, string>> {
-  if (raw === undefined) return EMPTY_PARAMS;
-  let decoded: Record<string, string> | undefined;
-  for (const key in raw) {
-    const value = raw[key] as string;
-    if (value.indexOf("%") < 0) continue;
-    decoded ??= { ...raw };
-    try {
-      decoded[key] = decodeURIComponent(value);
-    } catch {
-      throw new HttpError(400, `malformed percent-encoding in path parameter ${JSON.stringify(key)}`);
-    }
-  }
-  return decoded ?? raw;
-}
-
-/** The default error response: the status text (or an exposed message) as plain text. */
-function errorResponse(error: HttpError): Response {
-  const body = error.expose ? error.message : (STATUS_CODES[error.status] ?? `HTTP ${error.status}`);
-  try {
-    return text(body, { status: error.status, headers: error.headers });
-  } catch {
-    return text(body, { status: error.status }); // headers that Headers refuses are dropped
-  }
-}
-

@@ -6,31 +6,17 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import * as diagnosticsChannel from "node:diagnostics_channel";
 import { once } from "node:events";
-import { accessSync, chmodSync, constants, mkdirSync, writeFileSync } from "node:fs";
-import * as net from "node:net";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CHANNELS } from "@tako/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { json, Router, serveUnixHttp, UnixPeerAddr, type Server } from "@tako/unix-http";
 import { abstractName, socketDir } from "../src/test-support.ts";
+import { CURL, freePort, NGINX, waitForPort } from "./e2e-support.ts";
 
 const run = promisify(execFile);
 
-function findBinary(candidates: string[]): string | undefined {
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // Try the next one.
-    }
-  }
-  return undefined;
-}
-
-const CURL = findBinary(["/usr/bin/curl", "/usr/local/bin/curl", "/bin/curl"]);
-const NGINX = findBinary(["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx", "/usr/local/bin/nginx"]);
 if (!CURL) console.warn("[unix-http e2e] curl not found: the curl tests are skipped (install curl to run them)");
 if (!NGINX) console.warn("[unix-http e2e] nginx not found: the nginx tests are skipped (apt-get install nginx-light, or run .ci/run, to run them)");
 
@@ -200,29 +186,3 @@ http {
     expect(stderr).not.toMatch(/\[(error|crit|alert|emerg)\]/);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, check: () => void): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    check();
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => (socket.destroy(), resolve(true)));
-      socket.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nginx did not listen on ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -4,9 +4,10 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync,
 import { createServer as createHttpServer, request as httpRequest } from "node:http";
 import { createServer, type Server as NetServer } from "node:net";
 import { join } from "node:path";
-import { BindError, InvalidConfigError, InvalidSocketPathError, TakoError } from "@tako/core";
+import { BindError, InvalidConfigError, InvalidSocketPathError, TakoError, UnsupportedError } from "@tako/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { bindUnixSocket, bindUnixSocketWith, type UnixSocketBinding } from "./bind-unix.ts";
+import { bindUnixSocket, bindUnixSocketWith, checkModeApplied, type UnixSocketBinding } from "./bind-unix.ts";
+import { parseSocketPath } from "./socket-path.ts";
 import { connectOutcome, connectUnix, exchange, hasCommand, socketDir, spawnNode, staleSocketFromKilledProcess } from "./test-support.ts";
 
 let dirs: ReturnType<typeof socketDir>;
@@ -300,6 +301,24 @@ describe("bindUnixSocket: mode", () => {
     const path = dirs.path();
     await bindUnixSocket(echoName("x"), path, { mode });
     expect(lstatSync(path).mode & 0o777).toBe(mode);
+  });
+
+  it("refuses, as an UnsupportedError naming the runtime, a socket file whose mode did not take (a runtime whose chmod does not apply)", async () => {
+    const path = dirs.path();
+    await bindUnixSocket(echoName("x"), path, { mode: 0o600 });
+    const found = lstatSync(path, { bigint: true }).mode; // the real file, 0o600
+    expect(() => checkModeApplied(parseSocketPath(path), found, 0o600)).not.toThrow();
+    const error = (() => {
+      try {
+        checkModeApplied(parseSocketPath(path), found, 0o660);
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(UnsupportedError);
+    expect(error).toMatchObject({ feature: "socket file modes", runtime: `Node ${process.versions.node}` });
+    expect((error as Error).message).toContain("has mode 0o600 after chmod to 0o660");
   });
 });
 

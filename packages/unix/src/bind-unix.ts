@@ -3,7 +3,7 @@ import { chmod, link, lstat, mkdtemp, open, rmdir, stat, unlink, type FileHandle
 import { connect, type Server as NetServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { BindError, InvalidConfigError, InvalidSocketPathError, TakoError } from "@tako/core";
-import { checkBacklog, checkKnownKeys, checkOptionsObject } from "@tako/core/listener";
+import { checkBacklog, checkKnownKeys, checkOptionsObject, unsupportedFeature } from "@tako/core/listener";
 import { MAX_SOCKET_PATH_BYTES, parseSocketPath, type SocketPath } from "./socket-path.ts";
 
 /**
@@ -147,6 +147,12 @@ export async function bindUnixSocketWith(server: NetServer, path: string, option
     await listen(server, target.listenPath, backlog).catch((error: unknown) => {
       throw toBindError(target.address, error);
     });
+    // Feature check on the result: a runtime without abstract sockets could bind something else.
+    const bound = server.address();
+    if (bound !== target.listenPath) {
+      await closeServer(server);
+      throw unsupportedFeature("abstract Unix sockets", `listening on ${target.address} left the server at ${JSON.stringify(bound)}`);
+    }
     return { address: target.address, release: () => Promise.resolve() };
   }
 
@@ -243,6 +249,7 @@ async function bindFile(
     listening = true;
     if (mode !== undefined) await chmod(tempPath, mode);
     const ours = await lstat(tempPath, { bigint: true });
+    checkModeApplied(target, ours.mode, mode);
     if (stale !== undefined) await unlinkIfSame(absolute, stale);
     try {
       await link(tempPath, absolute);
@@ -289,10 +296,19 @@ async function bindDirect(
   try {
     if (mode !== undefined) await chmod(absolute, mode);
     const ours = await lstat(absolute, { bigint: true });
+    checkModeApplied(target, ours.mode, mode);
     return { dev: ours.dev, ino: ours.ino };
   } catch (error) {
     await closeServer(server);
     throw toBindError(target.address, error);
+  }
+}
+
+/** Feature check on the result: the socket file must carry `mode` after the chmod. */
+/** @internal Exported for its test. */
+export function checkModeApplied(target: SocketPath, found: bigint, mode: number | undefined): void {
+  if (mode !== undefined && Number(found & 0o777n) !== mode) {
+    throw unsupportedFeature("socket file modes", `${target.address} has mode 0o${(found & 0o777n).toString(8)} after chmod to 0o${mode.toString(8)}`);
   }
 }
 

@@ -135,7 +135,8 @@ describe("peer credentials: when they cannot be read", () => {
     const path = dirs.path();
     const failure = serveUnix(path, () => {}, { peerCredentials: "required" });
     await expect(failure).rejects.toBeInstanceOf(UnsupportedError);
-    await expect(failure).rejects.toThrow(/peerCredentials is "required" but no peer-credentials backend is available: peer credentials are turned off by TAKO_PEERCRED_BACKEND=none/);
+    await expect(failure).rejects.toMatchObject({ feature: "peer credentials", runtime: `Node ${process.versions.node}` });
+    await expect(failure).rejects.toThrow(/^peer credentials is not supported on Node [\d.]+ \(linux\): serveUnix options.peerCredentials is "required" but no peer-credentials backend is available: peer credentials are turned off by TAKO_PEERCRED_BACKEND=none/);
     expect(existsSync(path)).toBe(false);
   });
 

@@ -1,5 +1,6 @@
 import type * as net from "node:net";
-import { InvalidConfigError, TakoError, UnsupportedError } from "@tako/core";
+import { InvalidConfigError, TakoError } from "@tako/core";
+import { unsupportedFeature } from "@tako/core/listener";
 import { loadedBackend, peerCredentialsBackend } from "./peer-credentials-backend.ts";
 import { UNKNOWN_PEER, UnixPeerAddr } from "./unix-peer-addr.ts";
 
@@ -55,7 +56,7 @@ export function resolvePeerCredentials(value: unknown, field = "peerCredentials"
   if (value === "off") return "off";
   const backend = peerCredentialsBackend();
   if (typeof backend === "string") {
-    if (value === "required") throw new UnsupportedError(`${field} is "required" but no peer-credentials backend is available: ${backend}`);
+    if (value === "required") throw unsupportedFeature("peer credentials", `${field} is "required" but no peer-credentials backend is available: ${backend}`);
     return "off";
   }
   return value as PeerCredentialsMode;
