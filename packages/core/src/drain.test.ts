@@ -105,8 +105,10 @@ describe("Drain", () => {
   it("add() tracks a DrainUnit subclass once; its own forceClose runs at the deadline", async () => {
     const closed: string[] = [];
     class Conn extends DrainUnit {
-      constructor(readonly name: string) {
+      readonly name: string;
+      constructor(name: string) {
         super();
+        this.name = name;
       }
       override forceClose(): void {
         closed.push(this.name);

@@ -182,7 +182,8 @@ export class Drain {
    * @example
    * ```ts
    * class Conn extends DrainUnit {
-   *   constructor(readonly socket: net.Socket) { super(); }
+   *   readonly socket: net.Socket;
+   *   constructor(socket: net.Socket) { super(); this.socket = socket; }
    *   override forceClose(): void { this.socket.destroy(); }
    * }
    * const conn = drain.add(new Conn(socket));
