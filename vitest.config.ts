@@ -29,6 +29,7 @@ export default defineConfig({
       project("@tako/udp", "packages/udp"),
       project("@tako/unix", "packages/unix"),
       project("@tako/unix-http", "packages/unix-http"),
+      project("@tako/systemd", "packages/systemd"),
       project("examples", "examples", ["examples/*/test/**/*.test.ts", "examples/*/src/**/*.test.ts"]),
       project("@tako/bench", "bench"),
       project("release", "scripts"),

@@ -98,9 +98,9 @@ const SHARED_FROM_CORE = [
 const PROXY_FROM_CORE = ["encodeProxyHeader", "parseProxyHeader", "ProxyHeaderInput", "ProxyInfo"];
 /** And what each adds because its own signatures use it. */
 const OWN_FROM_CORE: Record<string, string[]> = {
-  "@tako/tcp": ["AddressInput", "HandlerContext", "Server", "SocketAddress", "reusePortSupported", ...PROXY_FROM_CORE, "ProxyProtocolOption", "ProxyProtocolOptions"],
-  "@tako/udp": ["AddressInput", "HandlerContext", "Server", "SocketAddress", "reusePortSupported"],
-  "@tako/unix": ["HandlerContext", "Server", ...PROXY_FROM_CORE, "UnixProxyProtocolOption"],
+  "@tako/tcp": ["AddressInput", "FdAddress", "HandlerContext", "Server", "SocketAddress", "reusePortSupported", ...PROXY_FROM_CORE, "ProxyProtocolOption", "ProxyProtocolOptions"],
+  "@tako/udp": ["AddressInput", "FdAddress", "HandlerContext", "Server", "SocketAddress", "reusePortSupported"],
+  "@tako/unix": ["FdAddress", "HandlerContext", "Server", ...PROXY_FROM_CORE, "UnixProxyProtocolOption"],
   "@tako/unix-http": ["DEFAULT_SERVER_CONFIG", "ServerConfig"],
 };
 

@@ -16,8 +16,8 @@ const byName = new Map(packages.map((pkg) => [pkg.name, pkg]));
 const pnpm = which("pnpm");
 const npm = which("npm");
 
-/** The packages a user installs on their own (the listeners, and framing), with the script each fresh project runs. */
-const LISTENERS = ["@tako/tcp", "@tako/udp", "@tako/unix", "@tako/unix-http", "@tako/framing"] as const;
+/** The packages a user installs on their own (the listeners, framing and systemd), with the script each fresh project runs. */
+const LISTENERS = ["@tako/tcp", "@tako/udp", "@tako/unix", "@tako/unix-http", "@tako/framing", "@tako/systemd"] as const;
 type Listener = (typeof LISTENERS)[number];
 
 /** Kills a smoke script that hangs, so a broken shutdown fails the test instead of stalling it. */
@@ -162,6 +162,27 @@ await once(client, "end");
 client.destroy();
 server.close();
 console.log(reply);
+`,
+  // A real receiver (socat as the service manager) gets the datagrams sent through koffi.
+  "@tako/systemd": `import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { listenFds, notify, ready, status } from "@tako/systemd";
+${GUARD}
+const dir = mkdtempSync(join(tmpdir(), "tk-"));
+const path = join(dir, "notify.sock");
+const unset = { notify: notify({ READY: 1 }), fds: listenFds() };
+const manager = spawn("socat", ["-u", \`UNIX-RECV:\${path}\`, "STDOUT"], { stdio: ["ignore", "pipe", "inherit"] });
+let received = "";
+manager.stdout.setEncoding("utf8").on("data", (chunk: string) => (received += chunk));
+while (!existsSync(path)) await new Promise((resolve) => setTimeout(resolve, 10));
+process.env.NOTIFY_SOCKET = path;
+const sent = [ready("smoke"), status("still here")];
+while (!received.includes("still here")) await new Promise((resolve) => setTimeout(resolve, 10));
+manager.kill();
+rmSync(dir, { recursive: true, force: true });
+console.log(JSON.stringify({ unset, sent, received }));
 `,
 };
 
@@ -365,6 +386,8 @@ describe.each(LISTENERS.map((name) => [name] as const))("%s installed alone with
       });
     } else if (name === "@tako/udp") {
       expect(out).toMatchObject({ reply: "hello over udp", report: cleanReport, stats: { handlerErrors: 0, active: 0 } });
+    } else if (name === "@tako/systemd") {
+      expect(out).toEqual({ unset: { notify: false, fds: [] }, sent: [true, true], received: "READY=1\nSTATUS=smokeSTATUS=still here" });
     } else if (name === "@tako/unix") {
       // The optional koffi came along, so the peer is this smoke script's own process, as the kernel saw it.
       const me = JSON.stringify(out.me);

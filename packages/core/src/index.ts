@@ -22,6 +22,7 @@ export type { Logger } from "./logger.ts";
 export { Server, type ServerStats, type ShutdownOptions } from "./server.ts";
 export { shutdownSignal, ShutdownRequested, type DisposableAbortSignal, type ShutdownSignal } from "./shutdown.ts";
 export { DEFAULT_MAX_QUEUE, DEFAULT_QUEUE_TIMEOUT, type StreamListenerOptions } from "./stream-options.ts";
+export type { FdAddress } from "./fd-socket.ts";
 export { encodeProxyHeader } from "./proxy/encode.ts";
 export { parseProxyHeader } from "./proxy/parse.ts";
 export type {

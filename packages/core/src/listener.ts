@@ -20,6 +20,7 @@ export {
   type BaseServeOptions,
 } from "./check.ts";
 export { channels } from "./diagnostics.ts";
+export { checkListenFd, inspectFd, isFdAddress, listenOnFd, type FdInfo } from "./fd-socket.ts";
 export { Drain, DrainUnit } from "./drain.ts";
 export { reportHandlerError, reportProtocolError, ServerHandle, type Counters, type ServerHandleInit } from "./server.ts";
 export { resolveProxyProtocolOption, type ProxyPolicy } from "./proxy/policy.ts";

@@ -2,17 +2,19 @@ import * as net from "node:net";
 import {
   BindError,
   formatAddress,
+  InvalidConfigError,
   parseAddress,
   reusePortSupported,
   UnsupportedError,
   type AddressInput,
+  type FdAddress,
   type HandlerContext,
   type ListenAddress,
   type Server,
   type ShutdownSignal,
   type SocketAddress,
 } from "@tako/core";
-import { assertReusePort, serveStream, toSocketAddress, unsupportedFeature } from "@tako/core/listener";
+import { assertReusePort, checkListenFd, isFdAddress, listenOnFd, serveStream, toSocketAddress, unsupportedFeature } from "@tako/core/listener";
 import { validateTcpOptions, type ServeTcpOptions } from "./options.ts";
 
 /**
@@ -73,9 +75,41 @@ function listen(server: net.Server, address: ListenAddress, options: ServeTcpOpt
 }
 
 /**
+ * Adopts an inherited listening TCP socket (systemd socket activation, a supervisor): checks the
+ * fd is one (else `InvalidAddressError` naming what it is), refuses options that only apply when
+ * Tako creates the socket, and listens on it.
+ */
+async function listenInherited(server: net.Server, input: FdAddress, options: ServeTcpOptions): Promise<{ address: SocketAddress }> {
+  await listenOnFd(server, input.fd, options.backlog);
+  return { address: toSocketAddress(server.address() as net.AddressInfo) };
+}
+
+function checkInherited(input: FdAddress, options: ServeTcpOptions): void {
+  for (const field of ["reusePort", "ipv6Only"] as const) {
+    if (options[field]) {
+      throw new InvalidConfigError(field, `${field} does not apply to an inherited socket (fd ${input.fd}): whoever created it set its options`);
+    }
+  }
+  checkListenFd(input, "tcp", "serveTcp");
+}
+
+/**
+ * What {@link serveTcp} listens on: an address, or an inherited listening socket `{ fd }` (a
+ * `listenFds()` entry from `@tako/systemd`).
+ *
+ * @example
+ * ```ts
+ * const where: TcpAddressInput[] = ["127.0.0.1:9001", 9001, { host: "::1", port: 0 }, { fd: 3 }];
+ * ```
+ */
+export type TcpAddressInput = AddressInput | FdAddress;
+
+/**
  * Serves raw TCP: calls `handler` once per accepted connection. Resolves once the socket is bound
  * (bind errors reject with a `BindError` carrying the OS code, e.g. `EADDRINUSE`); bad addresses
- * and options reject before anything is bound.
+ * and options reject before anything is bound. `addr` may be `{ fd }` (or a `listenFds()` entry
+ * from `@tako/systemd`): the server accepts on that inherited listening socket; an fd that is not
+ * a listening TCP socket is an `InvalidAddressError` naming what it is.
  *
  * @example
  * ```ts
@@ -86,9 +120,11 @@ function listen(server: net.Server, address: ListenAddress, options: ServeTcpOpt
  * console.log(await server.finished); // { drained, forced, durationMs }
  * ```
  */
-export async function serveTcp(addr: AddressInput, handler: TcpHandler, options: ServeTcpOptions = {}): Promise<Server<SocketAddress>> {
-  const address = parseAddress(addr);
+export async function serveTcp(addr: TcpAddressInput, handler: TcpHandler, options: ServeTcpOptions = {}): Promise<Server<SocketAddress>> {
+  const inherited = isFdAddress(addr) ? addr : undefined;
+  const address = inherited === undefined ? parseAddress(addr as AddressInput) : undefined;
   validateTcpOptions(options);
+  if (inherited !== undefined) checkInherited(inherited, options);
   if (options.reusePort && !reusePortSupported()) {
     throw new UnsupportedError(`reusePort is not supported on ${process.platform}`);
   }
@@ -104,7 +140,7 @@ export async function serveTcp(addr: AddressInput, handler: TcpHandler, options:
     server,
     handler,
     options,
-    bind: (s) => listen(s, address, options),
+    bind: (s) => (inherited !== undefined ? listenInherited(s, inherited, options) : listen(s, address as ListenAddress, options)),
     peerOf,
   });
 }
@@ -117,7 +153,7 @@ export async function serveTcp(addr: AddressInput, handler: TcpHandler, options:
  * const server = await serveTcpWithShutdown("127.0.0.1:9001", handler, AbortSignal.timeout(60_000));
  * ```
  */
-export function serveTcpWithShutdown(addr: AddressInput, handler: TcpHandler, signal: ShutdownSignal): Promise<Server<SocketAddress>> {
+export function serveTcpWithShutdown(addr: TcpAddressInput, handler: TcpHandler, signal: ShutdownSignal): Promise<Server<SocketAddress>> {
   return serveTcp(addr, handler, { signal });
 }
 
@@ -131,6 +167,6 @@ export function serveTcpWithShutdown(addr: AddressInput, handler: TcpHandler, si
  * const server = await serveTcpWithShutdownAndDrain("127.0.0.1:9001", handler, signal, 5_000);
  * ```
  */
-export function serveTcpWithShutdownAndDrain(addr: AddressInput, handler: TcpHandler, signal: ShutdownSignal, drainTimeout: number): Promise<Server<SocketAddress>> {
+export function serveTcpWithShutdownAndDrain(addr: TcpAddressInput, handler: TcpHandler, signal: ShutdownSignal, drainTimeout: number): Promise<Server<SocketAddress>> {
   return serveTcp(addr, handler, { signal, drainTimeout });
 }

@@ -1,5 +1,5 @@
 export { type UdpHandler, type UdpPeer } from "./receiver.ts";
-export { serveUdp, serveUdpWithShutdown, serveUdpWithShutdownAndDrain, type UdpServer, type UdpServerStats } from "./serve-udp.ts";
+export { serveUdp, serveUdpWithShutdown, serveUdpWithShutdownAndDrain, type UdpAddressInput, type UdpServer, type UdpServerStats } from "./serve-udp.ts";
 export { DEFAULT_MAX_IN_FLIGHT, DEFAULT_RECV_BUFFER_SIZE, type ServeUdpOptions } from "./options.ts";
 export { UdpSocket, type UdpSocketOptions, type UdpTarget } from "./udp-socket.ts";
 // From @tako/core, the same list in every listener package (scripts/test/docs.test.ts checks it):
@@ -22,4 +22,4 @@ export {
   type ShutdownSignal,
 } from "@tako/core";
 // And what this listener's own signatures use.
-export { reusePortSupported, type AddressInput, type HandlerContext, type Server, type SocketAddress } from "@tako/core";
+export { reusePortSupported, type AddressInput, type FdAddress, type HandlerContext, type Server, type SocketAddress } from "@tako/core";

@@ -8,12 +8,14 @@ import {
   InvalidConfigError,
   parseAddress,
   type AddressInput,
+  type FdAddress,
   type Server,
   type ServerStats,
   type ShutdownSignal,
   type SocketAddress,
 } from "@tako/core";
-import { assertReusePort, checkFunction, Drain, ServerHandle, toSocketAddress, unsupportedFeature } from "@tako/core/listener";
+import { assertReusePort, checkFunction, Drain, isFdAddress, ServerHandle, toSocketAddress, unsupportedFeature } from "@tako/core/listener";
+import { bindInheritedUdp } from "./inherited.ts";
 import { resolveUdpOptions, type ResolvedUdpOptions, type ServeUdpOptions } from "./options.ts";
 import { KIND, Receiver, type UdpHandler } from "./receiver.ts";
 import { UdpSocket } from "./udp-socket.ts";
@@ -56,11 +58,25 @@ export interface UdpServerStats extends ServerStats {
 }
 
 /**
+ * What {@link serveUdp} binds: an address, or an inherited UDP socket `{ fd }` (a `listenFds()`
+ * entry from `@tako/systemd`).
+ *
+ * @example
+ * ```ts
+ * const where: UdpAddressInput[] = ["127.0.0.1:9000", "[::1]:0", 9000, { fd: 3 }];
+ * ```
+ */
+export type UdpAddressInput = AddressInput | FdAddress;
+
+/**
  * Binds a UDP socket and calls `handler` for every datagram, concurrently, with at most
  * `maxInFlight` handlers in flight (datagrams past that are dropped and counted in
  * `stats().dropped`). Resolves once bound; bad input rejects before anything is bound, a bind
  * failure rejects with `BindError` carrying the OS code (`EADDRINUSE`, ...). The address picks
- * IPv4 or IPv6 (`"[::1]:9000"`); a host name is resolved first.
+ * IPv4 or IPv6 (`"[::1]:9000"`); a host name is resolved first. `addr` may be `{ fd }` (or a
+ * `listenFds()` entry from `@tako/systemd`): the server receives on that inherited UDP socket, of
+ * the family read from the fd; an fd that is not a UDP socket is an `InvalidAddressError` naming
+ * what it is.
  *
  * On shutdown (`options.signal`, or `server.shutdown()`) the server stops receiving at once,
  * aborts `ctx.signal`, waits up to `drainTimeout` for handlers in flight (their `sendTo` still
@@ -75,9 +91,19 @@ export interface UdpServerStats extends ServerStats {
  * console.log(server.address.port);
  * ```
  */
-export async function serveUdp(addr: AddressInput, handler: UdpHandler, options?: ServeUdpOptions): Promise<UdpServer> {
+export async function serveUdp(addr: UdpAddressInput, handler: UdpHandler, options?: ServeUdpOptions): Promise<UdpServer> {
   checkFunction("handler", handler);
   const config = resolveUdpOptions(options);
+  if (isFdAddress(addr)) {
+    const inherited = await bindInheritedUdp(addr, options, lookupLiteral);
+    try {
+      applyBufferSizes(inherited, config);
+    } catch (error) {
+      closeQuietly(inherited);
+      throw error;
+    }
+    return startServer(inherited, handler, config);
+  }
   const listen = parseAddress(addr);
   const target = await resolveHost(listen.host, listen.port);
   if (config.ipv6Only && target.family === 4) {
@@ -107,7 +133,7 @@ export async function serveUdp(addr: AddressInput, handler: UdpHandler, options?
  * await server.finished;
  * ```
  */
-export function serveUdpWithShutdown(addr: AddressInput, handler: UdpHandler, signal: ShutdownSignal): Promise<UdpServer> {
+export function serveUdpWithShutdown(addr: UdpAddressInput, handler: UdpHandler, signal: ShutdownSignal): Promise<UdpServer> {
   return serveUdp(addr, handler, { signal });
 }
 
@@ -121,7 +147,7 @@ export function serveUdpWithShutdown(addr: AddressInput, handler: UdpHandler, si
  * console.log(await server.finished); // { drained, forced, durationMs }
  * ```
  */
-export function serveUdpWithShutdownAndDrain(addr: AddressInput, handler: UdpHandler, signal: ShutdownSignal, drainTimeout: number): Promise<UdpServer> {
+export function serveUdpWithShutdownAndDrain(addr: UdpAddressInput, handler: UdpHandler, signal: ShutdownSignal, drainTimeout: number): Promise<UdpServer> {
   return serveUdp(addr, handler, { signal, drainTimeout });
 }
 

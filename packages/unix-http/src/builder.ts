@@ -1,5 +1,6 @@
 import { BuiltServer, InvalidConfigError, ServerBuilder, type Server as CoreServer } from "@tako/core";
 import { checkKnownKeys, checkOptionsObject } from "@tako/core/listener";
+import type { UnixAddressInput } from "@tako/unix";
 import type { Router } from "./router.ts";
 import { serveUnixHttp, type ServeUnixHttpOptions } from "./serve.ts";
 
@@ -26,7 +27,7 @@ const SPAWN_OPTION_KEYS: readonly string[] = Object.freeze(["signal", "logger", 
  * const server = await spawnUnixHttp("/tmp/app.sock", router, built, { signal: shutdownSignal() });
  * ```
  */
-export function spawnUnixHttp(path: string, router: Router, built?: BuiltServer, options: SpawnUnixHttpOptions = {}): Promise<CoreServer<string>> {
+export function spawnUnixHttp(path: UnixAddressInput, router: Router, built?: BuiltServer, options: SpawnUnixHttpOptions = {}): Promise<CoreServer<string>> {
   if (built !== undefined && !(built instanceof BuiltServer)) {
     return Promise.reject(new InvalidConfigError("built", "spawnUnixHttp takes what Server.builder().config(c).build() returns"));
   }
@@ -50,7 +51,7 @@ export function spawnUnixHttp(path: string, router: Router, built?: BuiltServer,
  */
 export class UnixHttpBuiltServer extends BuiltServer {
   /** Serves `router` on `path` with this config; see {@link spawnUnixHttp}. */
-  spawnUnixHttp(path: string, router: Router, options?: SpawnUnixHttpOptions): Promise<CoreServer<string>> {
+  spawnUnixHttp(path: UnixAddressInput, router: Router, options?: SpawnUnixHttpOptions): Promise<CoreServer<string>> {
     return spawnUnixHttp(path, router, this, options);
   }
 }

@@ -3,7 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { ProtocolError, type Logger, type ServerConfig, type ShutdownSignal } from "@tako/core";
 import { channels, Drain, onShutdownSignal, reportHandlerError, reportProtocolError, ServerHandle, type Counters } from "@tako/core/listener";
-import { bindUnixSocket, unixPeerOf, type BindUnixSocketOptions, type PeerCredentialsMode, type UnixPeerAddr, type UnixSocketBinding } from "@tako/unix";
+import { bindUnixSocket, unixPeerOf, type BindUnixSocketOptions, type PeerCredentialsMode, type UnixAddressInput, type UnixPeerAddr, type UnixSocketBinding } from "@tako/unix";
 import type { WebSocket } from "ws";
 import { answerClientError } from "./client-error.ts";
 import { peerOf } from "./context.ts";
@@ -117,7 +117,7 @@ export class UnixHttpListener implements ExchangeHost, UpgradeHost {
     return this.drain.signal;
   }
 
-  async bind(path: string, options: BindUnixSocketOptions, signal: ShutdownSignal | undefined): Promise<void> {
+  async bind(path: UnixAddressInput, options: BindUnixSocketOptions, signal: ShutdownSignal | undefined): Promise<void> {
     this.#binding = await bindUnixSocket(this.#net, path, options);
     // Node's http server starts its connection tracking (the header and request timers) on 'listening'.
     this.#http?.emit("listening");

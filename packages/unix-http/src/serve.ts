@@ -10,7 +10,7 @@ import {
   type UnixProxyProtocolOption,
 } from "@tako/core";
 import { checkBaseServeOptions, checkKnownKeys, checkOptionsObject, readProxyHeader, resolveProxyProtocolOption } from "@tako/core/listener";
-import { resolvePeerCredentials, validateUnixSocketOptions, type BindUnixSocketOptions, type PeerCredentialsMode } from "@tako/unix";
+import { resolvePeerCredentials, validateUnixSocketOptions, type BindUnixSocketOptions, type PeerCredentialsMode, type UnixAddressInput } from "@tako/unix";
 import { UnixHttpListener } from "./listener.ts";
 import { rememberProxyInfo } from "./proxy-info.ts";
 import { Router } from "./router.ts";
@@ -84,7 +84,8 @@ export const SERVE_UNIX_HTTP_OPTION_KEYS: readonly string[] = Object.freeze([...
  * `@tako/unix` (stale files replaced, anything that is not a socket refused, `mode` applied
  * atomically, removed on shutdown only if it is still ours). Bad options reject before anything
  * is bound ({@link InvalidConfigError}, `InvalidSocketPathError`); a bind failure rejects with a
- * `BindError` carrying the OS code.
+ * `BindError` carrying the OS code. `path` may be an inherited listening socket `{ fd }` (a
+ * `listenFds()` entry from `@tako/systemd`), whose file is never probed, chmod-ed or removed.
  *
  * @example
  * ```ts
@@ -94,7 +95,7 @@ export const SERVE_UNIX_HTTP_OPTION_KEYS: readonly string[] = Object.freeze([...
  * console.log(await server.finished); // { drained, forced, durationMs } after Ctrl-C
  * ```
  */
-export async function serveUnixHttp(path: string, router: Router, options: ServeUnixHttpOptions = {}): Promise<Server<string>> {
+export async function serveUnixHttp(path: UnixAddressInput, router: Router, options: ServeUnixHttpOptions = {}): Promise<Server<string>> {
   if (!(router instanceof Router)) throw new InvalidConfigError("router", "serveUnixHttp needs a Router (new Router())");
   checkOptionsObject("serveUnixHttp options", options);
   checkKnownKeys("serveUnixHttp options", options, SERVE_UNIX_HTTP_OPTION_KEYS);
@@ -133,7 +134,7 @@ export async function serveUnixHttp(path: string, router: Router, options: Serve
  * const server = await serveUnixHttpWithShutdown("/tmp/app.sock", router, shutdownSignal());
  * ```
  */
-export function serveUnixHttpWithShutdown(path: string, router: Router, signal: ShutdownSignal): Promise<Server<string>> {
+export function serveUnixHttpWithShutdown(path: UnixAddressInput, router: Router, signal: ShutdownSignal): Promise<Server<string>> {
   return serveUnixHttp(path, router, { signal });
 }
 
@@ -145,7 +146,7 @@ export function serveUnixHttpWithShutdown(path: string, router: Router, signal: 
  * const server = await serveUnixHttpWithShutdownAndDrain("/tmp/app.sock", router, shutdownSignal(), 10_000);
  * ```
  */
-export function serveUnixHttpWithShutdownAndDrain(path: string, router: Router, signal: ShutdownSignal, drainTimeout: number): Promise<Server<string>> {
+export function serveUnixHttpWithShutdownAndDrain(path: UnixAddressInput, router: Router, signal: ShutdownSignal, drainTimeout: number): Promise<Server<string>> {
   return serveUnixHttp(path, router, { signal, drainTimeout });
 }
 
@@ -157,7 +158,7 @@ export function serveUnixHttpWithShutdownAndDrain(path: string, router: Router, 
  * const server = await serveUnixHttpWithConfig("/tmp/app.sock", router, { maxConnections: 256, keepAlive: false });
  * ```
  */
-export async function serveUnixHttpWithConfig(path: string, router: Router, config: Partial<ServerConfig>): Promise<Server<string>> {
+export async function serveUnixHttpWithConfig(path: UnixAddressInput, router: Router, config: Partial<ServerConfig>): Promise<Server<string>> {
   checkOptionsObject("ServerConfig", config, "config");
   checkKnownKeys("ServerConfig", config, CONFIG_KEYS);
   return serveUnixHttp(path, router, config);

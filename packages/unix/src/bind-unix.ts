@@ -3,8 +3,9 @@ import { chmod, link, lstat, mkdtemp, open, rmdir, stat, unlink, type FileHandle
 import { connect, type Server as NetServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { BindError, InvalidConfigError, InvalidSocketPathError, TakoError } from "@tako/core";
-import { checkBacklog, checkKnownKeys, checkOptionsObject, unsupportedFeature } from "@tako/core/listener";
+import { checkBacklog, checkKnownKeys, checkOptionsObject, listenOnFd, unsupportedFeature } from "@tako/core/listener";
 import { MAX_SOCKET_PATH_BYTES, parseSocketPath, type SocketPath } from "./socket-path.ts";
+import { resolveUnixAddress, type UnixAddressInput } from "./unix-address.ts";
 
 /**
  * A socket bound by {@link bindUnixSocket}.
@@ -77,6 +78,10 @@ interface FileId {
  *   {@link BindError} with that code, file kept.
  * - OS failures (`EACCES` on the directory, `ENOENT` for a missing directory, ...): {@link BindError}
  *   with the OS code.
+ * - `{ fd }` (an inherited socket, e.g. from systemd): the fd must be a listening Unix stream
+ *   socket (else `InvalidAddressError` naming what it is); the server listens on it as it is.
+ *   The socket file belongs to whoever made it: it is never probed, chmod-ed (`mode` is refused)
+ *   or unlinked, and `address` is the path read from the kernel.
  *
  * How the file is made: Node (libuv) unlinks the path a server was bound to when it closes,
  * whoever's file is there by then. So the socket is bound at a temporary name inside a fresh
@@ -103,21 +108,22 @@ interface FileId {
  * await binding.release();
  * ```
  */
-export function bindUnixSocket(server: NetServer, path: string, options: BindUnixSocketOptions = {}): Promise<UnixSocketBinding> {
+export function bindUnixSocket(server: NetServer, path: UnixAddressInput, options: BindUnixSocketOptions = {}): Promise<UnixSocketBinding> {
   return bindUnixSocketWith(server, path, options);
 }
 
 /**
  * Checks a path and {@link BindUnixSocketOptions} as {@link bindUnixSocket} does, synchronously,
- * without touching the filesystem; throws what it would reject with.
+ * without touching the filesystem (an inherited `{ fd }` is inspected); throws what it would
+ * reject with.
  *
  * @example
  * ```ts
  * const target = validateUnixSocketOptions("/tmp/app.sock", { mode: 0o600 }); // { kind: "file", ... }
  * ```
  */
-export function validateUnixSocketOptions(path: string, options: BindUnixSocketOptions = {}): SocketPath {
-  const target = parseSocketPath(path);
+export function validateUnixSocketOptions(path: UnixAddressInput, options: BindUnixSocketOptions = {}): SocketPath {
+  const target = resolveUnixAddress(path, "the Unix socket listener");
   checkOptionsObject("bindUnixSocket options", options);
   checkKnownKeys("bindUnixSocket options", options, BIND_UNIX_SOCKET_OPTION_KEYS);
   checkModeAndBacklog(target, options);
@@ -131,6 +137,9 @@ export function checkModeAndBacklog(target: SocketPath, options: BindUnixSocketO
     if (typeof mode !== "number" || !Number.isInteger(mode) || mode < 0 || mode > 0o777) {
       throw new InvalidConfigError("mode", `mode must be permission bits from 0 to 0o777, e.g. 0o660; got ${String(mode)}`);
     }
+    if (target.fd !== undefined) {
+      throw new InvalidConfigError("mode", `mode cannot apply to the inherited socket ${target.address} (fd ${target.fd}): its file belongs to whoever created it (systemd: SocketMode=)`);
+    }
     if (target.kind === "abstract") {
       throw new InvalidConfigError("mode", `mode cannot apply to the abstract socket ${target.address}: it has no file (abstract sockets have no permissions)`);
     }
@@ -139,10 +148,15 @@ export function checkModeAndBacklog(target: SocketPath, options: BindUnixSocketO
 }
 
 /** @internal {@link bindUnixSocket} with a forced strategy, so tests reach every branch. */
-export async function bindUnixSocketWith(server: NetServer, path: string, options: BindUnixSocketOptions = {}, force?: Strategy): Promise<UnixSocketBinding> {
+export async function bindUnixSocketWith(server: NetServer, path: UnixAddressInput, options: BindUnixSocketOptions = {}, force?: Strategy): Promise<UnixSocketBinding> {
   const target = validateUnixSocketOptions(path, options);
   const { mode, backlog } = options;
   if (server.listening) throw new InvalidConfigError("server", "bindUnixSocket needs a server that is not listening yet");
+  if (target.fd !== undefined) {
+    // Not ours: no probe, no chmod, no unlink (libuv does not unlink an adopted fd's path on close).
+    await listenOnFd(server, target.fd, backlog);
+    return { address: target.address, release: () => Promise.resolve() };
+  }
   if (target.kind === "abstract") {
     await listen(server, target.listenPath, backlog).catch((error: unknown) => {
       throw toBindError(target.address, error);

@@ -1,4 +1,5 @@
 export { BIND_UNIX_SOCKET_OPTION_KEYS, bindUnixSocket, validateUnixSocketOptions, type BindUnixSocketOptions, type UnixSocketBinding } from "./bind-unix.ts";
+export type { UnixAddressInput } from "./unix-address.ts";
 export { SERVE_UNIX_OPTION_KEYS, validateUnixOptions, type ServeUnixOptions } from "./options.ts";
 export { serveUnix, serveUnixWithShutdown, serveUnixWithShutdownAndDrain, type UnixHandler } from "./serve-unix.ts";
 export { MAX_SOCKET_PATH_BYTES, parseSocketPath, type SocketPath } from "./socket-path.ts";
@@ -24,6 +25,6 @@ export {
   type ShutdownSignal,
 } from "@tako/core";
 // And what this listener's own signatures use.
-export type { HandlerContext, Server } from "@tako/core";
+export type { FdAddress, HandlerContext, Server } from "@tako/core";
 // And the PROXY protocol pieces (a Unix socket behind HAProxy's `unix@` or nginx's `unix:`).
 export { encodeProxyHeader, parseProxyHeader, type ProxyHeaderInput, type ProxyInfo, type UnixProxyProtocolOption } from "@tako/core";

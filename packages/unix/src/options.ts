@@ -1,7 +1,8 @@
 import { type StreamListenerOptions, type UnixProxyProtocolOption } from "@tako/core";
 import { checkKnownKeys, checkOptionsObject, resolveProxyProtocolOption, STREAM_LISTENER_OPTION_KEYS, validateStreamListenerOptions } from "@tako/core/listener";
 import { checkModeAndBacklog } from "./bind-unix.ts";
-import { parseSocketPath, type SocketPath } from "./socket-path.ts";
+import { resolveUnixAddress, type UnixAddressInput } from "./unix-address.ts";
+import type { SocketPath } from "./socket-path.ts";
 import { resolvePeerCredentials, type PeerCredentialsMode } from "./unix-peer-of.ts";
 
 /**
@@ -54,8 +55,8 @@ export const SERVE_UNIX_OPTION_KEYS: readonly string[] = Object.freeze([...STREA
  * validateUnixOptions("@admin", { mode: 0o600 }); // throws InvalidConfigError (mode on an abstract socket)
  * ```
  */
-export function validateUnixOptions(path: string, options: ServeUnixOptions): SocketPath {
-  const target = parseSocketPath(path);
+export function validateUnixOptions(path: UnixAddressInput, options: ServeUnixOptions): SocketPath {
+  const target = resolveUnixAddress(path, "serveUnix");
   checkOptionsObject("serveUnix options", options);
   // Before the shared check: on Unix a trusted/untrusted key is the error to name.
   resolveProxyProtocolOption(options.proxyProtocol, { allowTrusted: false, field: "proxyProtocol" });

@@ -2,6 +2,7 @@ import * as net from "node:net";
 import { type HandlerContext, type Server, type ShutdownSignal } from "@tako/core";
 import { serveStream } from "@tako/core/listener";
 import { bindUnixSocket } from "./bind-unix.ts";
+import type { UnixAddressInput } from "./unix-address.ts";
 import { validateUnixOptions, type ServeUnixOptions } from "./options.ts";
 import type { UnixPeerAddr } from "./unix-peer-addr.ts";
 import { resolvePeerCredentials, unixPeerOf } from "./unix-peer-of.ts";
@@ -40,7 +41,9 @@ export type UnixHandler = (socket: net.Socket, peer: UnixPeerAddr, ctx: HandlerC
  * (`pid`, `uid`, `gid`) and bound name are read from the kernel at accept (`peerCredentials`,
  * default `"auto"`). Resolves once listening with
  * the handle; `server.address` is the path (`@name` for abstract). Bad paths and options reject
- * before anything is bound.
+ * before anything is bound. `path` may be `{ fd }` (or a `listenFds()` entry from
+ * `@tako/systemd`): the server accepts on that inherited listening socket, whose file it never
+ * probes, chmods or removes; `server.address` is its path as the kernel reports it.
  *
  * @example
  * ```ts
@@ -52,7 +55,7 @@ export type UnixHandler = (socket: net.Socket, peer: UnixPeerAddr, ctx: HandlerC
  * console.log(await server.finished); // { drained, forced, durationMs } after Ctrl-C
  * ```
  */
-export async function serveUnix(path: string, handler: UnixHandler, options: ServeUnixOptions = {}): Promise<Server<string>> {
+export async function serveUnix(path: UnixAddressInput, handler: UnixHandler, options: ServeUnixOptions = {}): Promise<Server<string>> {
   validateUnixOptions(path, options);
   const { mode, backlog } = options;
   const credentials = resolvePeerCredentials(options.peerCredentials, "serveUnix options.peerCredentials");
@@ -80,7 +83,7 @@ export async function serveUnix(path: string, handler: UnixHandler, options: Ser
  * const server = await serveUnixWithShutdown("/tmp/tako.sock", handler, signal);
  * ```
  */
-export function serveUnixWithShutdown(path: string, handler: UnixHandler, signal: ShutdownSignal): Promise<Server<string>> {
+export function serveUnixWithShutdown(path: UnixAddressInput, handler: UnixHandler, signal: ShutdownSignal): Promise<Server<string>> {
   return serveUnix(path, handler, { signal });
 }
 
@@ -94,6 +97,6 @@ export function serveUnixWithShutdown(path: string, handler: UnixHandler, signal
  * const server = await serveUnixWithShutdownAndDrain("/tmp/tako.sock", handler, signal, 5_000);
  * ```
  */
-export function serveUnixWithShutdownAndDrain(path: string, handler: UnixHandler, signal: ShutdownSignal, drainTimeout: number): Promise<Server<string>> {
+export function serveUnixWithShutdownAndDrain(path: UnixAddressInput, handler: UnixHandler, signal: ShutdownSignal, drainTimeout: number): Promise<Server<string>> {
   return serveUnix(path, handler, { signal, drainTimeout });
 }

@@ -27,6 +27,8 @@ export interface SocketPath {
   readonly address: string;
   /** What `listen()`/`connect()` take: the path as given, or `\0name`. */
   readonly listenPath: string;
+  /** Set for an inherited socket (`{ fd }`): its fd. The socket file is then not Tako's: never probed, chmod-ed or unlinked. */
+  readonly fd?: number;
 }
 
 /**
