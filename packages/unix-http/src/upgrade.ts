@@ -1,7 +1,7 @@
 import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { ProtocolError, type Logger } from "@tako/core";
-import { reportProtocolError, type Counters, type Drain, type ServerHandle } from "@tako/core/listener";
+import { isThenable, reportProtocolError, type Counters, type Drain, type ServerHandle } from "@tako/core/listener";
 import type { WebSocket } from "ws";
 import { Context, type RequestHost } from "./context.ts";
 import { NodeRequest, type RequestSource } from "./node-request.ts";
@@ -113,7 +113,7 @@ async function accept(host: UpgradeHost, x: UpgradeExchange, accepted: UpgradeAc
     };
     try {
       const running = route.handler(ws, x.request, x);
-      if (running !== undefined && typeof (running as Promise<void>).then === "function") (running as Promise<void>).then(undefined, failed);
+      if (isThenable(running)) running.then(undefined, failed);
     } catch (error) {
       failed(error);
     }

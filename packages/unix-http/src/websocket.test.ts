@@ -192,7 +192,7 @@ describe("router.ws", () => {
 
   it("a message over maxPayload closes with 1009 and counts a protocol error; per-message deflate is off", async () => {
     const router = new Router();
-    router.ws("/small", (ws) => void ws.on("message", (data) => ws.send(data)), { maxPayload: 1024 });
+    router.ws("/small", (ws) => ws.on("message", (data) => ws.send(data)), { maxPayload: 1024 });
     const server = await serve(router);
     const ws = await open(server, "/small");
     expect(ws.extensions).toBe("");
@@ -268,11 +268,12 @@ describe("drain with open WebSockets", () => {
           ws.once("close", (code) => resolve([...seen, `close ${code}`]));
         }),
     );
-    const started = performance.now();
     const report = await server.shutdown({ drainTimeout: 10_000 });
-    const elapsed = performance.now() - started;
     expect(report).toMatchObject({ drained: 100, forced: 0 });
-    expect(elapsed).toBeLessThan(500);
+    // The drain ends when the last client has answered, not at drainTimeout (10 s): 100-400 ms on
+    // this 2-core machine while other suites run, under 500 ms when quiet; the bound leaves room
+    // for a loaded CI machine and is still far from the timeout.
+    expect(report.durationMs).toBeLessThan(2_000);
     for (const seen of await Promise.all(events)) expect(seen).toEqual(["signal aborted", "close 1001"]);
   });
 

@@ -4,8 +4,9 @@ import { HttpError, InvalidRouteError } from "./errors.ts";
 
 /**
  * A WebSocket route's handler: the `ws` package's `WebSocket` (open), the upgrade request (a lazy
- * Web `Request`) and the {@link RequestContext} (`params`, `peer`, `extensions`, `signal`). It may
- * return a promise; a throw or rejection is reported and closes the socket with 1011.
+ * Web `Request`) and the {@link RequestContext} (`params`, `peer`, `extensions`, `signal`). What it
+ * returns is ignored unless it is a promise: a throw or a rejection is reported and closes the
+ * socket with 1011.
  *
  * @example
  * ```ts
@@ -15,7 +16,7 @@ import { HttpError, InvalidRouteError } from "./errors.ts";
  * };
  * ```
  */
-export type WebSocketHandler<P = Readonly<Record<string, string>>> = (ws: WebSocket, req: Request, ctx: RequestContext<P>) => void | Promise<void>;
+export type WebSocketHandler<P = Readonly<Record<string, string>>> = (ws: WebSocket, req: Request, ctx: RequestContext<P>) => unknown;
 
 /**
  * Options of `router.ws()`.
