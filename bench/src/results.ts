@@ -54,6 +54,8 @@ export interface Results {
   readonly startedAt: string;
   readonly durationSec: number;
   readonly smoke: boolean;
+  /** A `--quick` run (shorter windows, same reps). */
+  readonly quick?: boolean;
   readonly machine: MachineInfo;
   /** Busy fraction of each core in the second before the run started (should be near 0). */
   readonly idleBefore: readonly number[];

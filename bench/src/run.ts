@@ -5,8 +5,9 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { estimateRunSeconds } from "./budget.ts";
 import { idleCheck, QuietGate } from "./cpustat.ts";
-import { CLIENTS, connRateGroups, credentialsGroup, echoGroups, framingGroups, h2cGroup, httpGroup, udpGroups, wsGroup } from "./cases/definitions.ts";
+import { CLIENTS, connRateGroups, connRateUnixGroup, credentialsGroup, echoGroups, framingGroups, h2cGroup, httpGroup, udpGroups, wsGroup } from "./cases/definitions.ts";
 import { buildNative } from "./clients/native.ts";
 import { runMemory, runShutdown, type LifecycleContext } from "./cases/lifecycle.ts";
 import { runGroup, type Group, type GroupContext } from "./cases/throughput.ts";
@@ -25,6 +26,32 @@ const log = (line: string) => process.stderr.write(`[bench ${((performance.now()
 
 const wanted = (id: string) => settings.only.length === 0 || settings.only.some((o) => id.includes(o));
 
+/** Every throughput group, in run order; the binaries are the native load clients, where built. */
+function allGroups(echoBinary: string | undefined, connRateBinary: string | undefined, udpBinary: string | undefined): Group[] {
+  return [
+    ...echoGroups(settings, echoBinary),
+    ...connRateGroups(settings, connRateBinary),
+    connRateUnixGroup(settings),
+    credentialsGroup(settings),
+    ...udpGroups(settings, udpBinary),
+    httpGroup(settings),
+    h2cGroup(settings),
+    wsGroup(settings),
+    ...framingGroups(settings),
+  ];
+}
+
+function estimateLine(groups: readonly Group[]): string {
+  const estimate = estimateRunSeconds(groups, settings, wanted);
+  const hint = !settings.quick && !settings.smoke && estimate > 12 * 60 ? "; --quick runs the same reps in shorter windows" : "";
+  return `estimated run time: ${(estimate / 60).toFixed(1)} min${settings.quick ? " (--quick)" : ""}, plus any wait for a quiet machine${hint}`;
+}
+// --estimate: print the estimate of the run these settings describe, and run nothing.
+if (settings.estimate) {
+  process.stdout.write(`${estimateLine(allGroups(undefined, undefined, undefined))}\n`);
+  process.exit(0);
+}
+
 // Our servers import @tako/* by package name, i.e. each package's built dist: check it is there.
 const PACKAGE_OF: Array<[string, string]> = [
   ["tcp-", "@tako/tcp"],
@@ -38,7 +65,7 @@ const PACKAGE_OF: Array<[string, string]> = [
   ["shutdown-http", "@tako/unix-http"],
   ["framing-", "@tako/framing"],
 ];
-const ALL_IDS = ["tcp-echo", "conn-rate-tcp", "conn-rate-tcp-proxy-v2", "unix-echo", "conn-rate-unix-credentials", "udp-echo", "http-text", "http-json", "shutdown-tcp", "shutdown-http", "memory-tcp", "framing-lines", "framing-length-prefixed"];
+const ALL_IDS = ["tcp-echo", "conn-rate-tcp", "conn-rate-tcp-proxy-v2", "unix-echo", "conn-rate-unix", "conn-rate-unix-credentials", "udp-echo", "http-text", "http-json", "shutdown-tcp", "shutdown-http", "memory-tcp", "framing-lines", "framing-length-prefixed"];
 const needed = new Set(PACKAGE_OF.filter(([prefix]) => ALL_IDS.some((id) => id.startsWith(prefix) && (settings.only.length === 0 || settings.only.some((o) => id.includes(o) || o.startsWith(id))))).map(([, pkg]) => pkg));
 for (const pkg of needed) {
   try {
@@ -122,17 +149,10 @@ function recordError(id: string, error: unknown): void {
   errors.push({ id, error: text });
 }
 
+const groups = allGroups(echoBinary, connRateBinary, udpBinary);
+log(estimateLine(groups));
+
 try {
-  const groups: Group[] = [
-    ...echoGroups(settings, echoBinary),
-    ...connRateGroups(settings, connRateBinary),
-    credentialsGroup(settings),
-    ...udpGroups(settings, udpBinary),
-    httpGroup(settings),
-    h2cGroup(settings),
-    wsGroup(settings),
-    ...framingGroups(settings),
-  ];
   for (const group of groups) {
     const cases = group.cases.filter((c) => wanted(c.id));
     if (cases.length === 0) continue;
@@ -148,7 +168,8 @@ try {
     if (!wanted(c.id)) continue;
     usedClients.add(CLIENTS.server);
     try {
-      rows.push(await c.run());
+      const made = await c.run();
+      rows.push(...(Array.isArray(made) ? made : [made]));
     } catch (error) {
       recordError(c.id, error);
     }
@@ -162,6 +183,7 @@ const results: Results = {
   startedAt,
   durationSec: (performance.now() - started) / 1000,
   smoke: settings.smoke,
+  quick: settings.quick,
   machine,
   idleBefore,
   settings: {

@@ -2,6 +2,11 @@
  * Run settings from flags and environment variables (flags win):
  *
  *   --smoke                 every case once with tiny durations (figures not judged)
+ *   --estimate              print the estimated time of the run the other flags describe, run nothing
+ *   --quick                 the same reps (8, HTTP 15: the ratios' intervals keep their order
+ *                                         statistics) in shorter windows (700 ms, warm-up 200 ms,
+ *                                         case warm-up 300 ms), no autocannon figures, 3 memory and
+ *                                         shutdown reps: about 70 % of the full run's time
  *   --reps=N        BENCH_REPS            interleaved reps of the echo/UDP cases (default 8)
  *   --http-reps=N   BENCH_HTTP_REPS       interleaved reps of the HTTP cases (default 15)
  *   --duration=MS   BENCH_DURATION_MS     measured window per rep (default 1000)
@@ -31,6 +36,9 @@ import { fileURLToPath } from "node:url";
 /** The resolved settings of one run. */
 export interface Settings {
   readonly smoke: boolean;
+  readonly quick: boolean;
+  /** Print the run's estimated time and run nothing. */
+  readonly estimate: boolean;
   readonly reps: number;
   readonly httpReps: number;
   readonly durationMs: number;
@@ -75,9 +83,10 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
     if (m === null) throw new Error(`unexpected argument ${JSON.stringify(arg)}`);
     flags.set(m[1] as string, m[2] ?? "true");
   }
-  const known = ["smoke", "quiet-wait", "echo-window", "udp-window", "load-client", "reps", "http-reps", "duration", "warmup", "autocannon-reps", "memory-connections", "only", "out", "cpu-prof", "verbose", "runtime"];
+  const known = ["smoke", "quick", "estimate", "quiet-wait", "echo-window", "udp-window", "load-client", "reps", "http-reps", "duration", "warmup", "autocannon-reps", "memory-connections", "only", "out", "cpu-prof", "verbose", "runtime"];
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown flag --${key}; known: ${known.map((k) => `--${k}`).join(" ")}`);
   const smoke = flags.get("smoke") === "true";
+  const quick = !smoke && flags.get("quick") === "true";
   const pick = (flag: string, envName: string) => flags.get(flag) ?? env[envName];
   const only = (pick("only", "BENCH_ONLY") ?? "")
     .split(",")
@@ -92,6 +101,8 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
   if (smoke) {
     return {
       smoke,
+      quick: false,
+      estimate: flags.get("estimate") === "true",
       reps: 1,
       httpReps: 1,
       durationMs: 100,
@@ -116,21 +127,23 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
   }
   return {
     smoke,
+    quick,
+    estimate: flags.get("estimate") === "true",
     reps: positiveInt("reps", pick("reps", "BENCH_REPS"), 8),
     httpReps: positiveInt("http-reps", pick("http-reps", "BENCH_HTTP_REPS"), 15),
-    durationMs: positiveInt("duration", pick("duration", "BENCH_DURATION_MS"), 1000, 50),
-    warmupMs: positiveInt("warmup", pick("warmup", "BENCH_WARMUP_MS"), 250, 0),
-    caseWarmupMs: 500,
+    durationMs: positiveInt("duration", pick("duration", "BENCH_DURATION_MS"), quick ? 700 : 1000, 50),
+    warmupMs: positiveInt("warmup", pick("warmup", "BENCH_WARMUP_MS"), quick ? 200 : 250, 0),
+    caseWarmupMs: quick ? 300 : 500,
     quietWaitMs: positiveInt("quiet-wait", pick("quiet-wait", "BENCH_QUIET_WAIT_MS"), 120_000, 0),
     echoWindow: positiveInt("echo-window", pick("echo-window", "BENCH_ECHO_WINDOW"), 1),
     udpWindow: positiveInt("udp-window", pick("udp-window", "BENCH_UDP_WINDOW"), 16),
     loadClient,
-    autocannonReps: positiveInt("autocannon-reps", pick("autocannon-reps", "BENCH_AUTOCANNON_REPS"), 3, 0),
+    autocannonReps: positiveInt("autocannon-reps", pick("autocannon-reps", "BENCH_AUTOCANNON_REPS"), quick ? 0 : 3, 0),
     autocannonDurationMs: 1000,
     memoryConnections: positiveInt("memory-connections", pick("memory-connections", "BENCH_MEMORY_CONNECTIONS"), 10_000),
-    memoryReps: 4,
+    memoryReps: quick ? 3 : 4,
     shutdownConnections: 1000,
-    shutdownReps: 4,
+    shutdownReps: quick ? 3 : 4,
     only,
     outDir,
     cpuProf: flags.get("cpu-prof"),

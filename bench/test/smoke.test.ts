@@ -21,6 +21,7 @@ const EXPECTED_ROWS = [
   "unix-echo-64-16",
   "unix-echo-64-256",
   "unix-echo-16k-16",
+  "conn-rate-unix",
   "conn-rate-unix-credentials",
   "udp-echo-64",
   "udp-echo-1400",
@@ -37,6 +38,7 @@ const EXPECTED_ROWS = [
   "shutdown-tcp",
   "shutdown-http",
   "memory-tcp",
+  "memory-tcp-rss",
   "framing-lines",
   "framing-length-prefixed",
 ];
@@ -132,7 +134,7 @@ describe("bench smoke run", () => {
     const results = JSON.parse(readFileSync(path.join(nodeOut, "latest.json"), "utf8")) as Results;
     expect(results.errors).toEqual([]);
     expect(results.settings.loadClient).toEqual({ echo: "node", connRate: "node", udp: "node" });
-    const ids = ["conn-rate-tcp", "conn-rate-tcp-proxy-v2", "conn-rate-unix-credentials", "tcp-echo-16k-16", "tcp-echo-64-16", "udp-echo-1400", "udp-echo-1400-send", "udp-echo-64", "udp-echo-64-send", "unix-echo-16k-16", "unix-echo-64-16"];
+    const ids = ["conn-rate-tcp", "conn-rate-tcp-proxy-v2", "conn-rate-unix", "conn-rate-unix-credentials", "tcp-echo-16k-16", "tcp-echo-64-16", "udp-echo-1400", "udp-echo-1400-send", "udp-echo-64", "udp-echo-64-send", "unix-echo-16k-16", "unix-echo-64-16"];
     expect(results.rows.map((row) => row.id).sort()).toEqual(ids);
     for (const row of results.rows) expect(Number.isFinite(row.comparisons[0]?.ratio.median), row.id).toBe(true);
   });

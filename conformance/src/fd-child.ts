@@ -9,7 +9,16 @@ try {
   if (kind === "tcp") address = (await (await import("@tako/tcp")).serveTcp(fd as never, echo)).address;
   else if (kind === "unix") address = (await (await import("@tako/unix")).serveUnix(fd as never, echo)).address;
   else if (kind === "udp") address = (await (await import("@tako/udp")).serveUdp(fd as never, (data, peer, socket) => socket.sendTo(data, peer).then(() => {}))).address;
-  else {
+  else if (kind === "http-server") {
+    // A package author's http.Server adopting the fd through @tako/core/listener's listenOnFd.
+    const { checkListenFd, listenOnFd } = await import("@tako/core/listener");
+    const { createServer } = await import("node:http");
+    const server = createServer((_request, response) => void response.end("hello over an inherited fd"));
+    const info = checkListenFd(fd, "unix", "conformance");
+    await listenOnFd(server, info.fd);
+    address = info.address; // Node's server.address() is null for an adopted Unix fd; the kernel's path
+
+  } else {
     const { Router, serveUnixHttp } = await import("@tako/unix-http");
     const router = new Router();
     router.get("/", () => "hello over an inherited fd");

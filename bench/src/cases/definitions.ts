@@ -126,6 +126,22 @@ export function connRateGroups(s: Settings, binary: string | undefined): Group[]
 }
 
 /**
+ * Unix connections per second (connect, one 64 B exchange, close, 32 in flight, as
+ * `conn-rate-tcp`; the Node client, the native one is TCP only): ours (`serveUnix` as a
+ * user gets it, peer credentials `"auto"`, i.e. read at every accept where a backend exists)
+ * against plain `net` on a path. Per connection, the listener's whole accept-to-close path runs:
+ * the record, drain unit and listeners, the peer read, the handler call, the close bookkeeping.
+ */
+export function connRateUnixGroup(s: Settings): Group {
+  return {
+    family: "unix-echo",
+    impls: ["tako", "node"],
+    cases: [connRateCase("conn-rate-unix", "Unix connection rate: connect, 64 B exchange, close x 32 in flight", s.reps, { node: { min: 0.95 } }, { concurrency: 32, size: 64 })],
+    path: (impl: string) => socketPath(`conn-${impl}`),
+  };
+}
+
+/**
  * What reading peer credentials at accept costs: Unix connections per second with
  * `peerCredentials: "required"` (getsockopt(SO_PEERCRED) + getpeername through koffi on every
  * accept) against the same listener with `"off"`.

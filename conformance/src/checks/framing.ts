@@ -1,26 +1,14 @@
-// @tako/framing (branch `framing`, DESIGN section 9): bounded lines and length-prefixed frames
-// behind a TCP handler. Pending until @tako/framing is on main; to enable, add
-// "@tako/framing": "workspace:*" to conformance/package.json and set the expectations to "pass".
+// @tako/framing (DESIGN section 9): bounded lines and length-prefixed frames behind a TCP handler.
+import { lengthPrefixed, lines } from "@tako/framing";
 import { serveTcp } from "@tako/tcp";
 import { assert, assertEqual, until, type Check } from "../check.ts";
 import { closedWithin, connectStream } from "../clients.ts";
-
-// A computed specifier: the module is only resolved when the check runs (after it has landed).
-const FRAMING = "@tako/framing";
-type Framing = {
-  lines(source: AsyncIterable<unknown>, options: { maxLineLength: number; signal?: AbortSignal }): AsyncIterable<string>;
-  lengthPrefixed(source: AsyncIterable<unknown>, options: { prefix: string; maxFrameSize: number }): AsyncIterable<Uint8Array>;
-};
-const framing = () => import(FRAMING) as Promise<Framing>;
-const pending = { waitingFor: "branch framing (@tako/framing)", landed: () => framing().then(() => true, () => false) };
 
 export const checks: Check[] = [
   {
     id: "framing.line-limit",
     title: "lines(): a line past maxLineLength is a protocol error, counted",
-    pending,
     async run({ defer }) {
-      const { lines } = await framing();
       const server = await serveTcp("127.0.0.1:0", async (socket, _peer, ctx) => {
         for await (const line of lines(socket, { maxLineLength: 16, signal: ctx.signal })) socket.write(`echo ${line}\n`);
       });
@@ -38,9 +26,7 @@ export const checks: Check[] = [
   {
     id: "framing.length-prefixed-limit",
     title: "lengthPrefixed(): a declared length past maxFrameSize is refused before allocation",
-    pending,
     async run({ defer }) {
-      const { lengthPrefixed } = await framing();
       const server = await serveTcp("127.0.0.1:0", async (socket) => {
         for await (const frame of lengthPrefixed(socket, { prefix: "u32be", maxFrameSize: 8 })) socket.write(frame);
       });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { Drain } from "./drain.ts";
+import { Drain, DrainUnit } from "./drain.ts";
 import { InvalidConfigError } from "./errors.ts";
 
 describe("Drain", () => {
@@ -100,5 +100,47 @@ describe("Drain", () => {
     expect(drain.active).toBe(0);
     const report = await drain.drain(1_000);
     expect(report).toMatchObject({ drained: 0, forced: 0 });
+  });
+
+  it("add() tracks a DrainUnit subclass once; its own forceClose runs at the deadline", async () => {
+    const closed: string[] = [];
+    class Conn extends DrainUnit {
+      readonly name: string;
+      constructor(name: string) {
+        super();
+        this.name = name;
+      }
+      override forceClose(): void {
+        closed.push(this.name);
+      }
+    }
+    const drain = new Drain();
+    const a = drain.add(new Conn("a"));
+    expect(drain.add(a)).toBe(a);
+    drain.add(new Conn("b"));
+    const c = drain.add(new Conn("c"));
+    expect(drain.active).toBe(3);
+    c.done();
+    c.done();
+    expect(drain.active).toBe(2);
+    const report = await drain.drain(20);
+    expect(report).toMatchObject({ drained: 0, forced: 2 });
+    expect(closed.sort()).toEqual(["a", "b"]);
+    a.done(); // after the deadline: harmless
+    expect(drain.active).toBe(0);
+  });
+
+  it("units finishing in any order (first, middle, last of the list) are each counted once", async () => {
+    const drain = new Drain();
+    const units = Array.from({ length: 6 }, () => drain.track(() => {}));
+    for (const i of [0, 5, 2, 3, 1, 4]) {
+      units[i]?.done();
+      units[i]?.done();
+    }
+    expect(drain.active).toBe(0);
+    const again = Array.from({ length: 3 }, () => drain.track(() => {}));
+    const pending = drain.drain(5_000);
+    for (const i of [1, 0, 2]) again[i]?.done();
+    expect(await pending).toMatchObject({ drained: 3, forced: 0 });
   });
 });

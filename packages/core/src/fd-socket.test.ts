@@ -1,11 +1,11 @@
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { once } from "node:events";
 import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
-import { connect, createServer, type Server as NetServer, type Socket } from "node:net";
+import { connect, createServer, Server, type Server as NetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { InvalidAddressError } from "./errors.ts";
+import { InvalidAddressError, UnsupportedError } from "./errors.ts";
 import { checkListenFd, inspectFd, isFdAddress, listenOnFd } from "./fd-socket.ts";
 
 /** The fd libuv holds for a handle (`_handle.fd`), for tests only. */
@@ -130,5 +130,36 @@ describe("listenOnFd (adopting real inherited sockets is tested in @tako/systemd
     cleanups.push(() => closeSync(fd));
     const server = createServer();
     await expect(listenOnFd(server, fd)).rejects.toMatchObject({ name: "BindError", message: expect.stringContaining(`fd ${fd}`) });
+  });
+
+  // Bun 1.4's node:http ignores `fd` and binds a random TCP port (oven-sh/bun#22559; the real Bun
+  // run is the conformance suite's fd.unix-http). Node honours `fd`, so this server reproduces
+  // that behaviour: its listen() binds a real random loopback port whatever it is given.
+  class ListensElsewhere extends Server {
+    override listen(..._args: unknown[]): this {
+      return super.listen(0, "127.0.0.1");
+    }
+  }
+
+  it.runIf(linux).each(["tcp", "unix"] as const)("rejects with UnsupportedError, server closed, when the runtime listened elsewhere than a %s fd", async (kind) => {
+    const inherited = kind === "tcp" ? await tcpServer("127.0.0.1") : createServer().listen(join(tempDir(), "held.sock"));
+    if (kind === "unix") {
+      await once(inherited, "listening");
+      cleanups.push(() => new Promise((done) => inherited.close(done)));
+    }
+    const fd = fdOf(inherited);
+    const server = new ListensElsewhere();
+    cleanups.push(() => new Promise((done) => (server.listening ? server.close(done) : done(undefined))));
+    const error = await listenOnFd(server, fd).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(UnsupportedError);
+    expect(error).toMatchObject({ code: "ERR_TAKO_UNSUPPORTED", feature: "listening on an inherited fd with node:net", runtime: `Node ${process.versions.node}` });
+    expect((error as Error).message).toContain(kind === "tcp" ? `instead of the inherited TCP port ${(inherited.address() as { port: number }).port}` : "instead of the inherited Unix socket");
+    expect(server.listening).toBe(false);
+  });
+
+  it("rejects an fd that is not open with the InvalidAddressError of inspectFd, before listening", async () => {
+    const server = createServer();
+    await expect(listenOnFd(server, 99_999)).rejects.toThrow("fd 99999 is not usable: it is not open in this process");
+    expect(server.listening).toBe(false);
   });
 });

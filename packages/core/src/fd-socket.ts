@@ -3,6 +3,7 @@ import { endianness } from "node:os";
 import type { SocketAddress } from "./address.ts";
 import type { Server as NetServer } from "node:net";
 import { BindError, InvalidAddressError } from "./errors.ts";
+import { assertListeningOnFd, inheritedFdUnsupported, type FdListenExpectation } from "./runtime.ts";
 
 /**
  * A listening socket the process already holds (inherited from systemd, a supervisor, or a
@@ -69,7 +70,8 @@ const UNIX_TYPES: Record<string, FdInfo["type"]> = { "0001": "stream", "0002": "
  * Finds out what the open file descriptor `fd` is, in pure JavaScript: `fstat` (is it a socket,
  * which inode), then on Linux the inode in `/proc/net/{tcp,tcp6,udp,udp6,unix}` (listening state,
  * bound address or path). Throws {@link InvalidAddressError} when `fd` is not a non-negative
- * integer or not open. Sockets in another network namespace are not in this process's
+ * integer or not open, and `UnsupportedError` (naming the runtime) when the process does hold `fd`
+ * but the runtime's `node:fs` cannot use it (Deno reports `EBADF` for inherited descriptors). Sockets in another network namespace are not in this process's
  * `/proc/net` tables and are reported as `"other"`.
  *
  * @example
@@ -87,6 +89,10 @@ export function inspectFd(fd: number, platform: NodeJS.Platform = process.platfo
     stat = fstatSync(fd, { bigint: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EBADF") {
+      const unsupported = inheritedFdUnsupported(fd);
+      if (unsupported !== undefined) throw unsupported;
+    }
     throw new InvalidAddressError(`fd ${fd} is not usable: ${code === "EBADF" ? "it is not open in this process" : String(code ?? error)}`, { cause: error });
   }
   const base = { fd, type: null, listening: false, family: null, address: null, verified: true } as const;
@@ -218,7 +224,10 @@ export function checkListenFd(input: FdAddress, wanted: Wanted, caller: string):
  * instead of binding an address, and resolves once it listens. The one place a listener adopts an
  * fd: a runtime that cannot listen on an fd fails here. Nothing is done to the socket beyond
  * `listen` (no unlink, no chmod; closing the server later does not remove a Unix socket file).
- * Rejects with a {@link BindError} carrying the OS code.
+ * Rejects with a {@link BindError} carrying the OS code, and with `UnsupportedError` (the server
+ * closed again) when the runtime listened somewhere else than the fd (Bun's `node:http` ignores
+ * `fd` and binds a random TCP port): where the kernel tells what the fd is (Linux), the server's
+ * address must be that Unix socket or that TCP port.
  *
  * @example
  * ```ts
@@ -228,12 +237,20 @@ export function checkListenFd(input: FdAddress, wanted: Wanted, caller: string):
  */
 export function listenOnFd(server: NetServer, fd: number, backlog?: number): Promise<void> {
   return new Promise((resolve, reject) => {
+    const expected = listenExpectation(inspectFd(fd)); // a throw here rejects
+
     const onError = (error: NodeJS.ErrnoException) => {
       server.removeListener("listening", onListening);
       reject(new BindError(`fd ${fd}`, error));
     };
     const onListening = () => {
       server.removeListener("error", onError);
+      try {
+        if (expected !== undefined) assertListeningOnFd(server, fd, expected);
+      } catch (error) {
+        server.close(() => reject(error as Error));
+        return;
+      }
       resolve();
     };
     server.once("error", onError);
@@ -244,4 +261,12 @@ export function listenOnFd(server: NetServer, fd: number, backlog?: number): Pro
       onError(error as NodeJS.ErrnoException);
     }
   });
+}
+
+/** What a server adopting `info`'s fd must end up listening on; `undefined` where the kernel could not tell (off Linux). */
+function listenExpectation(info: FdInfo): FdListenExpectation | undefined {
+  if (!info.verified) return undefined;
+  if (info.kind === "unix") return { kind: "unix" };
+  if (info.kind === "tcp" && typeof info.address === "object" && info.address !== null) return { kind: "tcp", port: info.address.port };
+  return undefined;
 }
