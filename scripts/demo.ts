@@ -190,7 +190,16 @@ interface HttpAnswer {
 /** `GET <path>` over the Unix socket with curl when it is installed, else with node:http. */
 async function httpGet(socketPath: string, path: string, curl: string | undefined): Promise<HttpAnswer> {
   if (curl !== undefined) {
-    const { stdout: out, pid } = await capture(curl, ["-sS", "--max-time", String(EXCHANGE_TIMEOUT / 1000), "--unix-socket", socketPath, "-w", "\n%{http_code}", `http://localhost${path}`]);
+    const { stdout: out, pid } = await capture(curl, [
+      "-sS",
+      "--max-time",
+      String(EXCHANGE_TIMEOUT / 1000),
+      "--unix-socket",
+      socketPath,
+      "-w",
+      "\n%{http_code}",
+      `http://localhost${path}`,
+    ]);
     const cut = out.lastIndexOf("\n");
     return { status: Number(out.slice(cut + 1)), body: out.slice(0, cut), clientPid: pid };
   }
@@ -298,11 +307,7 @@ async function main(): Promise<void> {
     say(`${bold("Tako demo")}: the three examples from examples/, real clients, graceful shutdown.`);
     say();
     say(bold("Starting the examples") + dim("  (each prints one line when its socket is bound)"));
-    const [tcp, udp, unix] = await Promise.all([
-      startExample("tcp-echo", "127.0.0.1:0"),
-      startExample("udp-echo", "127.0.0.1:0"),
-      startExample("unix-socket", socketPath),
-    ]);
+    const [tcp, udp, unix] = await Promise.all([startExample("tcp-echo", "127.0.0.1:0"), startExample("udp-echo", "127.0.0.1:0"), startExample("unix-socket", socketPath)]);
     for (const { example, address } of [tcp, udp, unix]) say(`  ${pad(example.name, 13)}listening on ${cyan(address)}`);
 
     // TCP: a line protocol, so send two lines in one write and expect both back.

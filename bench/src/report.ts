@@ -36,7 +36,9 @@ export function renderMarkdown(results: Results): string {
   lines.push(`# Tako bench results${results.smoke ? " (smoke run: figures not meaningful)" : ""}`);
   lines.push("");
   lines.push(`- Machine: ${m.cpus} CPUs, ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}`);
-  lines.push(`- Node ${m.node} (V8 ${m.v8}); ${m.pinned ? `servers pinned to core ${m.serverCore}, load client to core ${m.clientCore} (taskset)` : "not pinned (taskset unavailable or < 2 CPUs)"}`);
+  lines.push(
+    `- Node ${m.node} (V8 ${m.v8}); ${m.pinned ? `servers pinned to core ${m.serverCore}, load client to core ${m.clientCore} (taskset)` : "not pinned (taskset unavailable or < 2 CPUs)"}`,
+  );
   if (informative) lines.push(`- Servers (ours and every baseline) on **${runtime}**, load clients on Node: informative, no goal applies`);
   if (results.idleBefore.length > 0) {
     const busy = results.idleBefore.map((b, i) => `core ${i} ${pct(b)}`).join(", ");
@@ -47,7 +49,9 @@ export function renderMarkdown(results: Results): string {
     `- Other load: waited ${(results.quiet.waitedMs / 1000).toFixed(1)} s in total for other processes to quiet down before reps; ${results.quiet.noisyStarts} rep(s) started with a core > 20 % busy anyway (otherLoadBefore in the side table)`,
   );
   lines.push(`- Run: ${results.startedAt}, ${Math.round(results.durationSec)} s; settings ${JSON.stringify(results.settings)}`);
-  lines.push("- Ratio = ours / baseline, per rep (runs interleaved), median over reps; IQR = interquartile range of the per-rep ratios; CI = 95 % confidence interval of the median. \"within noise\" means the CI straddles the goal. Server CPU/unit = the server process's CPU time per request/message/datagram (or per MB), ours / baseline, median of per-rep ratios (lower is better; steadier than throughput when the machine is shared).");
+  lines.push(
+    '- Ratio = ours / baseline, per rep (runs interleaved), median over reps; IQR = interquartile range of the per-rep ratios; CI = 95 % confidence interval of the median. "within noise" means the CI straddles the goal. Server CPU/unit = the server process\'s CPU time per request/message/datagram (or per MB), ours / baseline, median of per-rep ratios (lower is better; steadier than throughput when the machine is shared).',
+  );
   lines.push("");
   lines.push("| Case | Unit | Better | Ours (tako) | Baseline | Baseline figure | Ratio | Spread | Reps | Goal | Met | Server CPU/unit, ours/baseline |");
   lines.push("|---|---|---|---:|---|---:|---:|---|---:|---|---|---:|");
@@ -67,7 +71,9 @@ export function renderMarkdown(results: Results): string {
   lines.push("");
   lines.push("## Load and side figures (medians over reps)");
   lines.push("");
-  lines.push("Client CPU and server CPU are each process's own CPU time over the run (fraction of one core); coreNBusy is the whole core's busy time from /proc/stat (includes kernel softirq work and anything else running).");
+  lines.push(
+    "Client CPU and server CPU are each process's own CPU time over the run (fraction of one core); coreNBusy is the whole core's busy time from /proc/stat (includes kernel softirq work and anything else running).",
+  );
   lines.push("");
   lines.push("| Case | Impl | Figure | Client CPU | Server CPU | Other |");
   lines.push("|---|---|---:|---:|---:|---|");

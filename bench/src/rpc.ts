@@ -89,7 +89,8 @@ export interface StartOptions {
 export function runtimeCommand(runtime: "node" | "bun" | "deno", script: string, nodeFlags: readonly string[] = []): string[] {
   if (runtime === "node") return [process.execPath, ...nodeFlags, script];
   const binary = (runtime === "bun" ? process.env.BENCH_BUN : process.env.BENCH_DENO) ?? findOnPath(runtime);
-  if (binary === undefined) throw new Error(`--runtime=${runtime}: no ${runtime} on PATH; run through ./scripts/dev --with ${runtime} (it installs the pinned one from the npm registry)`);
+  if (binary === undefined)
+    throw new Error(`--runtime=${runtime}: no ${runtime} on PATH; run through ./scripts/dev --with ${runtime} (it installs the pinned one from the npm registry)`);
   if (runtime === "bun") return [binary, script];
   const v8 = nodeFlags.includes("--expose-gc") ? ["--v8-flags=--expose-gc"] : [];
   return [binary, "run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", ...v8, script];

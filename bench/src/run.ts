@@ -65,8 +65,27 @@ const PACKAGE_OF: Array<[string, string]> = [
   ["shutdown-http", "@tako/unix-http"],
   ["framing-", "@tako/framing"],
 ];
-const ALL_IDS = ["tcp-echo", "conn-rate-tcp", "conn-rate-tcp-proxy-v2", "unix-echo", "conn-rate-unix", "conn-rate-unix-credentials", "udp-echo", "http-text", "http-json", "shutdown-tcp", "shutdown-http", "memory-tcp", "framing-lines", "framing-length-prefixed"];
-const needed = new Set(PACKAGE_OF.filter(([prefix]) => ALL_IDS.some((id) => id.startsWith(prefix) && (settings.only.length === 0 || settings.only.some((o) => id.includes(o) || o.startsWith(id))))).map(([, pkg]) => pkg));
+const ALL_IDS = [
+  "tcp-echo",
+  "conn-rate-tcp",
+  "conn-rate-tcp-proxy-v2",
+  "unix-echo",
+  "conn-rate-unix",
+  "conn-rate-unix-credentials",
+  "udp-echo",
+  "http-text",
+  "http-json",
+  "shutdown-tcp",
+  "shutdown-http",
+  "memory-tcp",
+  "framing-lines",
+  "framing-length-prefixed",
+];
+const needed = new Set(
+  PACKAGE_OF.filter(([prefix]) => ALL_IDS.some((id) => id.startsWith(prefix) && (settings.only.length === 0 || settings.only.some((o) => id.includes(o) || o.startsWith(id))))).map(
+    ([, pkg]) => pkg,
+  ),
+);
 for (const pkg of needed) {
   try {
     await import(pkg);
@@ -114,8 +133,11 @@ const udpBinary = nativeClient("udp-echo-client", "UDP echo");
 const connRateBinary = nativeClient("conn-rate-client", "connection-rate");
 
 const idleBefore = await idleCheck(settings.smoke ? 200 : 1000);
-if (idleBefore.some((b) => b > 0.1)) log(`WARNING: the machine is busy before the run (${idleBefore.map((b) => `${Math.round(b * 100)} %`).join(", ")} per core); figures will be noisy`);
-log(`machine: ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}${settings.runtime !== "node" ? `, servers on ${settings.runtime} (informative, no goal)` : ""}, ${machine.pinned ? "pinned (server core 0, client core 1)" : "not pinned"}${settings.smoke ? ", SMOKE run" : ""}`);
+if (idleBefore.some((b) => b > 0.1))
+  log(`WARNING: the machine is busy before the run (${idleBefore.map((b) => `${Math.round(b * 100)} %`).join(", ")} per core); figures will be noisy`);
+log(
+  `machine: ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}${settings.runtime !== "node" ? `, servers on ${settings.runtime} (informative, no goal)` : ""}, ${machine.pinned ? "pinned (server core 0, client core 1)" : "not pinned"}${settings.smoke ? ", SMOKE run" : ""}`,
+);
 const client = await ChildHandle.start({
   label: "client",
   script: "./client-main.ts",
@@ -131,7 +153,8 @@ const groupContext: GroupContext = {
     if (settings.quietWaitMs <= 0) return 0;
     const waited = gate.waitedMs;
     const load = await gate.wait();
-    if (gate.waitedMs - waited > 1) log(`waited ${((gate.waitedMs - waited) / 1000).toFixed(1)} s for the machine to be quiet${load > 0.2 ? ` (still ${Math.round(load * 100)} % busy, budget spent)` : ""}`);
+    if (gate.waitedMs - waited > 1)
+      log(`waited ${((gate.waitedMs - waited) / 1000).toFixed(1)} s for the machine to be quiet${load > 0.2 ? ` (still ${Math.round(load * 100)} % busy, budget spent)` : ""}`);
     return load;
   },
   client,
@@ -160,9 +183,42 @@ try {
     await runGroup({ ...group, cases }, groupContext, (r) => rows.push(...r), recordError);
   }
   const lifecycle = [
-    { id: "shutdown-tcp", run: () => runShutdown({ id: "shutdown-tcp", name: `Shutdown, ${settings.shutdownConnections} idle raw TCP conns`, family: "tcp-echo", connections: settings.shutdownConnections, reps: settings.shutdownReps }, lifecycleContext) },
-    { id: "shutdown-http", run: () => runShutdown({ id: "shutdown-http", name: `Shutdown, ${settings.shutdownConnections} idle keep-alive HTTP conns`, family: "http", connections: settings.shutdownConnections, reps: settings.shutdownReps }, lifecycleContext) },
-    { id: "memory-tcp", run: () => runMemory({ id: "memory-tcp", name: `Memory, ${settings.memoryConnections} idle raw TCP conns`, connections: settings.memoryConnections, reps: settings.memoryReps }, lifecycleContext) },
+    {
+      id: "shutdown-tcp",
+      run: () =>
+        runShutdown(
+          {
+            id: "shutdown-tcp",
+            name: `Shutdown, ${settings.shutdownConnections} idle raw TCP conns`,
+            family: "tcp-echo",
+            connections: settings.shutdownConnections,
+            reps: settings.shutdownReps,
+          },
+          lifecycleContext,
+        ),
+    },
+    {
+      id: "shutdown-http",
+      run: () =>
+        runShutdown(
+          {
+            id: "shutdown-http",
+            name: `Shutdown, ${settings.shutdownConnections} idle keep-alive HTTP conns`,
+            family: "http",
+            connections: settings.shutdownConnections,
+            reps: settings.shutdownReps,
+          },
+          lifecycleContext,
+        ),
+    },
+    {
+      id: "memory-tcp",
+      run: () =>
+        runMemory(
+          { id: "memory-tcp", name: `Memory, ${settings.memoryConnections} idle raw TCP conns`, connections: settings.memoryConnections, reps: settings.memoryReps },
+          lifecycleContext,
+        ),
+    },
   ];
   for (const c of lifecycle) {
     if (!wanted(c.id)) continue;

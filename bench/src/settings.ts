@@ -83,7 +83,26 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv = 
     if (m === null) throw new Error(`unexpected argument ${JSON.stringify(arg)}`);
     flags.set(m[1] as string, m[2] ?? "true");
   }
-  const known = ["smoke", "quick", "estimate", "quiet-wait", "echo-window", "udp-window", "load-client", "reps", "http-reps", "duration", "warmup", "autocannon-reps", "memory-connections", "only", "out", "cpu-prof", "verbose", "runtime"];
+  const known = [
+    "smoke",
+    "quick",
+    "estimate",
+    "quiet-wait",
+    "echo-window",
+    "udp-window",
+    "load-client",
+    "reps",
+    "http-reps",
+    "duration",
+    "warmup",
+    "autocannon-reps",
+    "memory-connections",
+    "only",
+    "out",
+    "cpu-prof",
+    "verbose",
+    "runtime",
+  ];
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown flag --${key}; known: ${known.map((k) => `--${k}`).join(" ")}`);
   const smoke = flags.get("smoke") === "true";
   const quick = !smoke && flags.get("quick") === "true";

@@ -47,7 +47,11 @@ const EXPECTED_ROWS = [
 function buildIfMissing(): void {
   if (PACKAGES.every((p) => existsSync(path.join(root, "packages", p, "dist", "index.js")))) return;
   const env = { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ""}` };
-  const r = spawnSync(path.join(root, "node_modules", ".bin", "turbo"), ["run", "build", "--filter=@tako/bench...", "--output-logs=errors-only"], { cwd: root, env, encoding: "utf8" });
+  const r = spawnSync(path.join(root, "node_modules", ".bin", "turbo"), ["run", "build", "--filter=@tako/bench...", "--output-logs=errors-only"], {
+    cwd: root,
+    env,
+    encoding: "utf8",
+  });
   if (r.status !== 0) {
     throw new Error(`build failed (${r.status}; turbo needs pnpm on PATH: run the tests through ./scripts/dev):\n${r.stdout}\n${r.stderr}`);
   }
@@ -134,7 +138,20 @@ describe("bench smoke run", () => {
     const results = JSON.parse(readFileSync(path.join(nodeOut, "latest.json"), "utf8")) as Results;
     expect(results.errors).toEqual([]);
     expect(results.settings.loadClient).toEqual({ echo: "node", connRate: "node", udp: "node" });
-    const ids = ["conn-rate-tcp", "conn-rate-tcp-proxy-v2", "conn-rate-unix", "conn-rate-unix-credentials", "tcp-echo-16k-16", "tcp-echo-64-16", "udp-echo-1400", "udp-echo-1400-send", "udp-echo-64", "udp-echo-64-send", "unix-echo-16k-16", "unix-echo-64-16"];
+    const ids = [
+      "conn-rate-tcp",
+      "conn-rate-tcp-proxy-v2",
+      "conn-rate-unix",
+      "conn-rate-unix-credentials",
+      "tcp-echo-16k-16",
+      "tcp-echo-64-16",
+      "udp-echo-1400",
+      "udp-echo-1400-send",
+      "udp-echo-64",
+      "udp-echo-64-send",
+      "unix-echo-16k-16",
+      "unix-echo-64-16",
+    ];
     expect(results.rows.map((row) => row.id).sort()).toEqual(ids);
     for (const row of results.rows) expect(Number.isFinite(row.comparisons[0]?.ratio.median), row.id).toBe(true);
   });
@@ -144,7 +161,9 @@ describe("bench smoke run", () => {
     buildIfMissing();
     const binary = runtimeBinary(name);
     const runtimeOut = path.join(out, `runtime-${name}`);
-    const r = await run(["--smoke", "--only=tcp-echo-64-16", "--load-client=node", `--runtime=${name}`, `--out=${runtimeOut}`], { [name === "bun" ? "BENCH_BUN" : "BENCH_DENO"]: binary });
+    const r = await run(["--smoke", "--only=tcp-echo-64-16", "--load-client=node", `--runtime=${name}`, `--out=${runtimeOut}`], {
+      [name === "bun" ? "BENCH_BUN" : "BENCH_DENO"]: binary,
+    });
     expect(r.code, `bench exited ${r.code}\n${r.stderr.slice(-4000)}`).toBe(0);
     const results = JSON.parse(readFileSync(path.join(runtimeOut, "latest.json"), "utf8")) as Results;
     expect(results.errors).toEqual([]);

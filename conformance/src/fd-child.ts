@@ -17,7 +17,6 @@ try {
     const info = checkListenFd(fd, "unix", "conformance");
     await listenOnFd(server, info.fd);
     address = info.address; // Node's server.address() is null for an adopted Unix fd; the kernel's path
-
   } else {
     const { Router, serveUnixHttp } = await import("@tako/unix-http");
     const router = new Router();

@@ -51,7 +51,9 @@ if (pathsIn.length > 0) {
 
 const runtime = runtimeDescription();
 const started = performance.now();
-console.log(`conformance on ${runtime} (${process.platform} ${process.arch}, node:* compat ${process.versions.node}), packages from ${resolved.replace(/\/tcp\/dist\/.*$/, "/*/dist")}`);
+console.log(
+  `conformance on ${runtime} (${process.platform} ${process.arch}, node:* compat ${process.versions.node}), packages from ${resolved.replace(/\/tcp\/dist\/.*$/, "/*/dist")}`,
+);
 const selected = CHECKS.filter((c) => only === undefined || c.id.includes(only));
 const results = await runChecks(selected, expectations, (result, check) => {
   const tag = result.status === "ok" ? "ok     " : result.status === "FAIL" ? "FAIL   " : "pending";

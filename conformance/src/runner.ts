@@ -30,7 +30,12 @@ export function outcomeOf(error: unknown): { observed: string; detail: string } 
   return { observed: `fail: ${message}`, detail: e.stack ?? message };
 }
 
-export async function runChecks(checks: readonly Check[], expectations: Expectations, report: (result: CheckResult, check: Check) => void, runtime: RuntimeName = runtimeName()): Promise<CheckResult[]> {
+export async function runChecks(
+  checks: readonly Check[],
+  expectations: Expectations,
+  report: (result: CheckResult, check: Check) => void,
+  runtime: RuntimeName = runtimeName(),
+): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const check of checks) {
     const expectation = expectations.checks[check.id] ?? "pending";
@@ -39,7 +44,14 @@ export async function runChecks(checks: readonly Check[], expectations: Expectat
       const landed = check.pending ? await check.pending.landed().catch(() => false) : false;
       const planned = expectation === "pending" ? "" : `; seen on its branch: ${RUNTIMES.map((r) => `${r} ${expectation[r]}`).join(", ")}`;
       const why = `${check.pending ? `waiting for ${check.pending.waitingFor}` : "pending"}${planned}`;
-      result = { id: check.id, status: "pending", expected: "pending", observed: undefined, detail: landed ? `${why}; its feature has landed: enable it in conformance/expectations.json` : why, ms: 0 };
+      result = {
+        id: check.id,
+        status: "pending",
+        expected: "pending",
+        observed: undefined,
+        detail: landed ? `${why}; its feature has landed: enable it in conformance/expectations.json` : why,
+        ms: 0,
+      };
     } else {
       const expected = expectation[runtime];
       const started = performance.now();
@@ -52,7 +64,14 @@ export async function runChecks(checks: readonly Check[], expectations: Expectat
       const { observed, detail } = outcomeOf(error);
       const ms = Math.round(performance.now() - started);
       const ok = observed === expected;
-      result = { id: check.id, status: ok ? "ok" : "FAIL", expected, observed, detail: ok ? (observed === "pass" ? "" : `as expected: ${detail}`) : `expected ${expected}, got ${observed}${detail && !observed.includes(detail) ? `\n${detail}` : ""}`, ms };
+      result = {
+        id: check.id,
+        status: ok ? "ok" : "FAIL",
+        expected,
+        observed,
+        detail: ok ? (observed === "pass" ? "" : `as expected: ${detail}`) : `expected ${expected}, got ${observed}${detail && !observed.includes(detail) ? `\n${detail}` : ""}`,
+        ms,
+      };
     }
     results.push(result);
     report(result, check);

@@ -8,7 +8,6 @@ import { checkInMemory, packageCompilerOptions, publishablePackages, ROOT } from
 
 const packages = publishablePackages();
 
-
 /** The entry points (the `tako-source` target of each `exports` subpath), by specifier. */
 const entries = packages.flatMap((pkg) =>
   Object.entries(pkg.manifest.exports as Record<string, string | Record<string, string>>).flatMap(([subpath, entry]) =>
@@ -49,31 +48,57 @@ function prelude(): string {
     if (typeFrom) lines.push(`  type ${name}${genericParams(name)} = import(${JSON.stringify(typeFrom)}).${name}${genericArgs(name)};`);
   }
   lines.push(
-    "  const net: typeof import(\"node:net\");",
+    '  const net: typeof import("node:net");',
     "  namespace net {",
-    "    type AddressInfo = import(\"node:net\").AddressInfo;",
-    "    type Socket = import(\"node:net\").Socket;",
-    "    type Server = import(\"node:net\").Server;",
+    '    type AddressInfo = import("node:net").AddressInfo;',
+    '    type Socket = import("node:net").Socket;',
+    '    type Server = import("node:net").Server;',
     "  }",
-    "  const pino: () => import(\"@tako/core\").Logger;",
-    "  const dgram: typeof import(\"node:dgram\");",
-    "  const subscribe: typeof import(\"node:diagnostics_channel\").subscribe;",
-    "  const once: typeof import(\"node:events\").once;",
-    "  const fstatSync: typeof import(\"node:fs\").fstatSync;",
-    "  type AddressInfo = import(\"node:net\").AddressInfo;",
-    "  const drain: import(\"@tako/core/listener\").Drain;",
+    '  const pino: () => import("@tako/core").Logger;',
+    '  const dgram: typeof import("node:dgram");',
+    '  const subscribe: typeof import("node:diagnostics_channel").subscribe;',
+    '  const once: typeof import("node:events").once;',
+    '  const fstatSync: typeof import("node:fs").fstatSync;',
+    '  type AddressInfo = import("node:net").AddressInfo;',
+    '  const drain: import("@tako/core/listener").Drain;',
     "  const metrics: { increment(name: string): void };",
     // Placeholders an example may lean on: the user's own values and functions.
-    ...["handler", "handle", "address", "error", "data", "ctx", "port", "path", "input", "line", "a", "b", "count", "payload", "index", "loadConfig", "onConnection", "fd", "info", "onMessage", "onDone", "onFailed", "readLines", "requireLogin", "createUser", "adminPage", "serve"].map(
-      (name) => `  let ${name}: any;`,
-    ),
+    ...[
+      "handler",
+      "handle",
+      "address",
+      "error",
+      "data",
+      "ctx",
+      "port",
+      "path",
+      "input",
+      "line",
+      "a",
+      "b",
+      "count",
+      "payload",
+      "index",
+      "loadConfig",
+      "onConnection",
+      "fd",
+      "info",
+      "onMessage",
+      "onDone",
+      "onFailed",
+      "readLines",
+      "requireLogin",
+      "createUser",
+      "adminPage",
+      "serve",
+    ].map((name) => `  let ${name}: any;`),
     "  const socket: net.Socket;",
     "  const server: any;",
-    "  const router: import(\"@tako/unix-http\").Router;",
+    '  const router: import("@tako/unix-http").Router;',
     "  const peer: any;",
     "  const options: any;",
     "  const signal: AbortSignal;",
-    "  const logger: import(\"@tako/core\").Logger;",
+    '  const logger: import("@tako/core").Logger;',
     "}",
     "export {};",
   );
@@ -100,7 +125,10 @@ function typeParameterCount(name: string): number {
         const declaration = target.declarations?.find((d) => ts.isInterfaceDeclaration(d) || ts.isTypeAliasDeclaration(d) || ts.isClassDeclaration(d));
         const params = declaration && "typeParameters" in declaration ? (declaration.typeParameters as ts.NodeArray<ts.TypeParameterDeclaration> | undefined) : undefined;
         counts.set(symbol.name, params?.length ?? 0);
-        constraints.set(symbol.name, (params ?? []).map((p) => (p.constraint ? ` extends ${p.constraint.getText()}` : "")));
+        constraints.set(
+          symbol.name,
+          (params ?? []).map((p) => (p.constraint ? ` extends ${p.constraint.getText()}` : "")),
+        );
       }
     }
   }
@@ -158,4 +186,3 @@ describe("the @example blocks of every export", () => {
     expect(report).toEqual([]);
   });
 });
-

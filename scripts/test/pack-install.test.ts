@@ -361,7 +361,9 @@ describe("pnpm pack", () => {
 describe.each(LISTENERS.map((name) => [name] as const))("%s installed alone with npm", (name) => {
   it("installs exactly what it declares", () => {
     const project = projects.get(name)!;
-    const tako = readdirSync(join(project, "node_modules/@tako")).map((dir) => `@tako/${dir}`).sort();
+    const tako = readdirSync(join(project, "node_modules/@tako"))
+      .map((dir) => `@tako/${dir}`)
+      .sort();
     expect(tako).toEqual([...internalClosure(name)].sort());
     const installed = [...installedPackages(join(project, "node_modules")).keys()].sort();
     expect(installed).toEqual([...declaredClosure(project, [name])].sort());

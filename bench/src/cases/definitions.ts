@@ -24,7 +24,8 @@ export const CLIENTS = {
   udpNative: "tako-bench native UDP client (C, bench/native/udp-echo-client.c: connected sockets, recvmmsg/sendmmsg, bounded window)",
   http: "tako-bench HTTP client (raw net keep-alive HTTP/1.1, pre-built requests, Content-Length framing, 1 in flight per connection)",
   autocannon: "autocannon 9 (in-process, 1 in flight per connection)",
-  framing: "tako-bench framing client (raw net, blocks of 4096 frames of 64 B closed by a marker the server answers with its count, 2 blocks in flight per connection, every count checked)",
+  framing:
+    "tako-bench framing client (raw net, blocks of 4096 frames of 64 B closed by a marker the server answers with its count, 2 blocks in flight per connection, every count checked)",
   h2c: "tako-bench h2c client (node:http2 sessions over the Unix socket, closed loop of concurrent streams per session)",
   ws: "tako-bench WebSocket client (ws 8 over ws+unix:, 1 message in flight per connection)",
   server: "server-side clock (performance.now around shutdown(); process.memoryUsage after gc)",
@@ -58,7 +59,11 @@ export function echoGroups(s: Settings, binary: string | undefined): Group[] {
   return (["tcp", "unix"] as const).map((family) => ({
     family: `${family}-echo` as const,
     impls: ["tako", "node"] as const,
-    cases: [echoCase(family, 64, 16, s.reps, s.echoWindow, binary), echoCase(family, 64, 256, s.reps, s.echoWindow, binary), echoCase(family, 16_384, 16, s.reps, s.echoWindow, binary)],
+    cases: [
+      echoCase(family, 64, 16, s.reps, s.echoWindow, binary),
+      echoCase(family, 64, 256, s.reps, s.echoWindow, binary),
+      echoCase(family, 16_384, 16, s.reps, s.echoWindow, binary),
+    ],
     ...(family === "unix" ? { path: (impl: string) => socketPath(`echo-${impl}`) } : {}),
   }));
 }
@@ -150,7 +155,9 @@ export function credentialsGroup(s: Settings): Group {
   return {
     family: "unix-echo",
     impls: ["tako-credentials", "tako"],
-    cases: [connRateCase("conn-rate-unix-credentials", "Unix connections/s with peer credentials read at accept (connect, 1-byte echo, close) x 16", s.reps, { tako: { min: 0.9 } })],
+    cases: [
+      connRateCase("conn-rate-unix-credentials", "Unix connections/s with peer credentials read at accept (connect, 1-byte echo, close) x 16", s.reps, { tako: { min: 0.9 } }),
+    ],
     path: (impl: string) => socketPath(`cred-${impl}`),
     spec: (impl: string) => (impl === "tako" ? { peerCredentials: "off" } : {}),
   };

@@ -154,7 +154,8 @@ export async function runMemory(c: MemoryCase, ctx: LifecycleContext): Promise<[
       comparisons: [{ baseline: "node", baselineFigure: summarize(base), ratio, goal, met: goal === null ? null : judge(ratio, goal) }],
       perRep: { tako: ours, node: base },
       detail: Object.fromEntries(impls.map((i) => [i, { [kind === "heap" ? "rssPerConn" : "heapPerConn"]: summarize((kind === "heap" ? rss : heap).get(i) as number[]).median }])),
-      notes: kind === "heap" ? ["heapUsed and RSS read in the server process after two full GCs (--expose-gc), before and after the connections are held; the goal is on the heap"] : [],
+      notes:
+        kind === "heap" ? ["heapUsed and RSS read in the server process after two full GCs (--expose-gc), before and after the connections are held; the goal is on the heap"] : [],
     };
   };
   return [row("heap", heap), row("rss", rss)];

@@ -77,4 +77,3 @@ export async function runFraming(args: FramingArgs): Promise<FramingResult> {
   if (counted === 0) throw new Error("no block was answered in the measured window (and 10 s more)");
   return { ...w, frames: counted, framesPerSec: (counted / w.ms) * 1000 };
 }
-

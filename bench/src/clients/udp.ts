@@ -102,20 +102,23 @@ async function runNodeUdp(args: UdpArgs): Promise<UdpResult> {
     }
   };
   // Loss detection: a flow without progress for lossTimeout has lost what is outstanding.
-  const watchdog = setInterval(() => {
-    const now = performance.now();
-    for (const flow of flows) {
-      if (flow.count !== flow.seen) {
-        flow.seen = flow.count;
-        flow.lastProgress = now;
-      } else if (running && flow.outstanding > 0 && now - flow.lastProgress > lossTimeout) {
-        lost += flow.outstanding;
-        flow.outstanding = 0;
-        flow.lastProgress = now;
-        fill(flow);
+  const watchdog = setInterval(
+    () => {
+      const now = performance.now();
+      for (const flow of flows) {
+        if (flow.count !== flow.seen) {
+          flow.seen = flow.count;
+          flow.lastProgress = now;
+        } else if (running && flow.outstanding > 0 && now - flow.lastProgress > lossTimeout) {
+          lost += flow.outstanding;
+          flow.outstanding = 0;
+          flow.lastProgress = now;
+          fill(flow);
+        }
       }
-    }
-  }, Math.max(5, Math.floor(lossTimeout / 4)));
+    },
+    Math.max(5, Math.floor(lossTimeout / 4)),
+  );
   for (const flow of flows) fill(flow);
   await sleep(args.warmupMs);
   const window = new Window();

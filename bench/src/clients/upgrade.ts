@@ -29,16 +29,19 @@ export async function runH2c(args: H2cArgs): Promise<H2cResult> {
   let requests = 0;
   let errors = 0;
   let running = true;
-  const sessions = await openMany(args.sessions, 16, () =>
-    new Promise<http2.ClientHttp2Session>((resolve, reject) => {
-      const session = http2.connect("http://localhost", { createConnection: () => net.connect(args.path) });
-      session.once("error", reject);
-      session.once("connect", () => {
-        session.off("error", reject);
-        session.on("error", () => {});
-        resolve(session);
-      });
-    }),
+  const sessions = await openMany(
+    args.sessions,
+    16,
+    () =>
+      new Promise<http2.ClientHttp2Session>((resolve, reject) => {
+        const session = http2.connect("http://localhost", { createConnection: () => net.connect(args.path) });
+        session.once("error", reject);
+        session.once("connect", () => {
+          session.off("error", reject);
+          session.on("error", () => {});
+          resolve(session);
+        });
+      }),
   );
   const headers = { ":method": "GET", ":path": args.url };
   const fire = (session: http2.ClientHttp2Session) => {
@@ -90,16 +93,19 @@ export async function runWsEcho(args: WsEchoArgs): Promise<WsEchoResult> {
   const payload = Buffer.alloc(args.size, 0x61);
   let messages = 0;
   let running = true;
-  const sockets = await openMany(args.connections, 16, () =>
-    new Promise<InstanceType<typeof WebSocket>>((resolve, reject) => {
-      const ws = new WebSocket(`ws+unix:${args.path}:${args.url}`, { perMessageDeflate: false });
-      ws.once("error", reject);
-      ws.once("open", () => {
-        ws.off("error", reject);
-        ws.on("error", () => {});
-        resolve(ws);
-      });
-    }),
+  const sockets = await openMany(
+    args.connections,
+    16,
+    () =>
+      new Promise<InstanceType<typeof WebSocket>>((resolve, reject) => {
+        const ws = new WebSocket(`ws+unix:${args.path}:${args.url}`, { perMessageDeflate: false });
+        ws.once("error", reject);
+        ws.once("open", () => {
+          ws.off("error", reject);
+          ws.on("error", () => {});
+          resolve(ws);
+        });
+      }),
   );
   for (const ws of sockets) {
     ws.on("message", () => {

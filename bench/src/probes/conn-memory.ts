@@ -61,11 +61,15 @@ if (process.argv[2] === "--server") {
       const sockets: net.Socket[] = [];
       for (let i = 0; i < n; i += 200) {
         await Promise.all(
-          Array.from({ length: Math.min(200, n - i) }, () => new Promise<void>((resolve, reject) => {
-            const s = net.connect(target.port, target.host, () => resolve());
-            s.once("error", reject);
-            sockets.push(s);
-          })),
+          Array.from(
+            { length: Math.min(200, n - i) },
+            () =>
+              new Promise<void>((resolve, reject) => {
+                const s = net.connect(target.port, target.host, () => resolve());
+                s.once("error", reject);
+                sockets.push(s);
+              }),
+          ),
         );
       }
       return sockets;

@@ -53,9 +53,9 @@ describe("examples/line-protocol", () => {
     expect(await v2.command("WHO")).toMatch(/^YOU \[2001:db8::7\]:4242 VIA 127\.0\.0\.1:\d+ ON behind$/);
     expect(await v2.command("GET k")).toBe("VALUE v2");
     v2.close();
-    await expect.poll(() => server.lines.filter((l) => l.startsWith("open ")).sort()).toEqual(
-      [expect.stringMatching(/^open 203\.0\.113\.9:5555 via 127\.0\.0\.1:\d+$/), expect.stringMatching(/^open \[2001:db8::7\]:4242 via 127\.0\.0\.1:\d+$/)].sort(),
-    );
+    await expect
+      .poll(() => server.lines.filter((l) => l.startsWith("open ")).sort())
+      .toEqual([expect.stringMatching(/^open 203\.0\.113\.9:5555 via 127\.0\.0\.1:\d+$/), expect.stringMatching(/^open \[2001:db8::7\]:4242 via 127\.0\.0\.1:\d+$/)].sort());
   });
 
   it("closes a connection from the trusted address that does not start with a header, answering nothing", async () => {

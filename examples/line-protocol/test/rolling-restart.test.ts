@@ -65,8 +65,7 @@ function loadLoop(
 ): { result: LoadResult; done: Promise<LoadResult> } {
   const result: LoadResult = { pairs: 0, byInstance: {}, retried: 0, drainedByes: 0, failures: [], clients: new Set() };
   let started = 0;
-  const more = () =>
-    !(options.stop() && started >= options.minPairs) && started < options.maxPairs && Date.now() < options.deadline && result.failures.length === 0;
+  const more = () => !(options.stop() && started >= options.minPairs) && started < options.maxPairs && Date.now() < options.deadline && result.failures.length === 0;
   const worker = async (w: number) => {
     let n = 0;
     let pending: { key: string; value: string; attempts: number } | undefined;
@@ -171,7 +170,9 @@ describe.skipIf(noHaproxy !== undefined)("line-protocol behind HAProxy (haproxy.
     expect(result.failures).toEqual([]);
     expect(result.pairs).toBeGreaterThanOrEqual(2_000);
     expect(result.clients).toEqual(new Set([CLIENT]));
-    console.info(`[line-protocol rolling restart] ${result.pairs} SET/GET pairs, per instance ${JSON.stringify(result.byInstance)}, ${result.drainedByes} BYE draining, ${result.retried} pairs re-sent after a close`);
+    console.info(
+      `[line-protocol rolling restart] ${result.pairs} SET/GET pairs, per instance ${JSON.stringify(result.byInstance)}, ${result.drainedByes} BYE draining, ${result.retried} pairs re-sent after a close`,
+    );
   });
 });
 

@@ -21,7 +21,9 @@ const MAX_RESTARTS_PER_MINUTE = 5;
 type Message = { type: "listening"; id: string; pid: number; address: SocketAddress } | { type: "report"; id: string; pid: number; report: DrainReport };
 
 if (process.platform !== "linux") {
-  throw new UnsupportedError(`multi-core needs SO_REUSEPORT with kernel load balancing, which is Linux's (this is ${process.platform}); run one process, or put a proxy in front of several ports`);
+  throw new UnsupportedError(
+    `multi-core needs SO_REUSEPORT with kernel load balancing, which is Linux's (this is ${process.platform}); run one process, or put a proxy in front of several ports`,
+  );
 }
 const requested = parseAddress(process.argv[2] ?? "127.0.0.1:9001");
 const count = Number(process.argv[3] ?? availableParallelism());

@@ -21,7 +21,8 @@ const CONCURRENCY = 16;
 const hasCommand = (name: string) => (process.env.PATH ?? "").split(delimiter).some((dir) => existsSync(join(dir, name)));
 const linux = process.platform === "linux";
 if (!linux) console.warn("[skip] examples/multi-core e2e: SO_REUSEPORT balancing is Linux's");
-const namespaces = linux && hasCommand("unshare") && hasCommand("ip") && spawnSync("unshare", ["-rn", "sh", "-c", "ip link set lo up && echo 1 > /proc/sys/net/ipv4/tcp_migrate_req"]).status === 0;
+const namespaces =
+  linux && hasCommand("unshare") && hasCommand("ip") && spawnSync("unshare", ["-rn", "sh", "-c", "ip link set lo up && echo 1 > /proc/sys/net/ipv4/tcp_migrate_req"]).status === 0;
 if (linux && !namespaces) console.warn("[skip] tcp_migrate_req test: `unshare -rn` with `ip` (iproute2) is not available here");
 
 function newestMtime(dir: string): number {
@@ -40,7 +41,11 @@ function buildIfNeeded(): void {
     if (sources.every((dir) => newestMtime(dir) <= oldestBuild)) return;
   }
   const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` };
-  const result = spawnSync(join(root, "node_modules", ".bin", "turbo"), ["run", "build", "--filter=@tako/example-multi-core...", "--output-logs=errors-only"], { cwd: root, env, encoding: "utf8" });
+  const result = spawnSync(join(root, "node_modules", ".bin", "turbo"), ["run", "build", "--filter=@tako/example-multi-core...", "--output-logs=errors-only"], {
+    cwd: root,
+    env,
+    encoding: "utf8",
+  });
   if (result.status !== 0) throw new Error(`build failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
 }
 
@@ -63,11 +68,16 @@ function load(signal: "SIGKILL" | "SIGTERM", migrate?: 0 | 1): LoadResult {
   const result = spawnSync(command[0] as string, command.slice(1), { encoding: "utf8", timeout: 90_000 });
   if (result.status !== 0) throw new Error(`load failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
   const parsed = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "null") as LoadResult;
-  console.log(`multi-core ${signal}${migrate === undefined ? "" : ` tcp_migrate_req=${migrate}`}: ${JSON.stringify(parsed.outcomes)}; answered after the signal by ${parsed.answeredAfter.join(", ")}`);
+  console.log(
+    `multi-core ${signal}${migrate === undefined ? "" : ` tcp_migrate_req=${migrate}`}: ${JSON.stringify(parsed.outcomes)}; answered after the signal by ${parsed.answeredAfter.join(", ")}`,
+  );
   return parsed;
 }
 
-const failures = (outcomes: Record<string, number>) => Object.entries(outcomes).filter(([key]) => !key.startsWith("worker ")).reduce((n, [, v]) => n + v, 0);
+const failures = (outcomes: Record<string, number>) =>
+  Object.entries(outcomes)
+    .filter(([key]) => !key.startsWith("worker "))
+    .reduce((n, [, v]) => n + v, 0);
 
 beforeAll(() => {
   if (linux) buildIfNeeded();
@@ -111,17 +121,25 @@ describe.runIf(linux)("examples/multi-core", () => {
     expect(result.stderr).toContain("EADDRINUSE");
   });
 
-  it.runIf(namespaces)("a worker drained (SIGTERM) under load with net.ipv4.tcp_migrate_req=1: no connection lost", () => {
-    const result = load("SIGTERM", 1);
-    expect(result.migrate).toBe("1");
-    expect(result.code).toBe(0);
-    expect(failures(result.outcomes)).toBe(0);
-  }, 120_000);
+  it.runIf(namespaces)(
+    "a worker drained (SIGTERM) under load with net.ipv4.tcp_migrate_req=1: no connection lost",
+    () => {
+      const result = load("SIGTERM", 1);
+      expect(result.migrate).toBe("1");
+      expect(result.code).toBe(0);
+      expect(failures(result.outcomes)).toBe(0);
+    },
+    120_000,
+  );
 
-  it.runIf(namespaces)("the same with tcp_migrate_req=0 (the default): resets are measured, bounded by the clients in flight", () => {
-    const result = load("SIGTERM", 0);
-    expect(result.migrate).toBe("0");
-    expect(result.code).toBe(0);
-    expect(failures(result.outcomes)).toBeLessThanOrEqual(CONCURRENCY);
-  }, 120_000);
+  it.runIf(namespaces)(
+    "the same with tcp_migrate_req=0 (the default): resets are measured, bounded by the clients in flight",
+    () => {
+      const result = load("SIGTERM", 0);
+      expect(result.migrate).toBe("0");
+      expect(result.code).toBe(0);
+      expect(failures(result.outcomes)).toBeLessThanOrEqual(CONCURRENCY);
+    },
+    120_000,
+  );
 });

@@ -140,7 +140,19 @@ describe.runIf(available)("examples/systemd", () => {
   it("echo.js: socket-activated, READY=1 with its status, watchdog pings, STOPPING=1 on SIGTERM, drained exit", async () => {
     const { proc: notify, path } = await manager();
     const port = await freePort();
-    const app = run(["systemd-socket-activate", "-l", `127.0.0.1:${port}`, "--fdname=echo", "-E", `NOTIFY_SOCKET=${path}`, "-E", "WATCHDOG_USEC=400000", "--", process.execPath, dist("echo.js")]);
+    const app = run([
+      "systemd-socket-activate",
+      "-l",
+      `127.0.0.1:${port}`,
+      "--fdname=echo",
+      "-E",
+      `NOTIFY_SOCKET=${path}`,
+      "-E",
+      "WATCHDOG_USEC=400000",
+      "--",
+      process.execPath,
+      dist("echo.js"),
+    ]);
     await app.wait((p) => p.err.includes("Listening on"), "systemd-socket-activate");
     // The first connection starts the service; it is served, not lost.
     expect(await echo(port, "hello, systemd")).toBe("hello, systemd\n");
@@ -170,7 +182,10 @@ describe.runIf(available)("examples/systemd", () => {
       body = await new Promise<string>((resolve, reject) => {
         get({ socketPath: path, path: "/" }, (res) => {
           let text = "";
-          res.setEncoding("utf8").on("data", (c: string) => (text += c)).on("end", () => resolve(text));
+          res
+            .setEncoding("utf8")
+            .on("data", (c: string) => (text += c))
+            .on("end", () => resolve(text));
         }).on("error", reject);
       });
     }

@@ -58,7 +58,11 @@ describe("parseAddress", () => {
   it("property: every valid IPv4/IPv6/hostname address round-trips through formatAddress", () => {
     const port = fc.integer({ min: 0, max: 65535 });
     const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/);
-    const host = fc.oneof(fc.ipV4(), fc.ipV6(), fc.array(label, { minLength: 1, maxLength: 4 }).map((labels) => labels.join(".")));
+    const host = fc.oneof(
+      fc.ipV4(),
+      fc.ipV6(),
+      fc.array(label, { minLength: 1, maxLength: 4 }).map((labels) => labels.join(".")),
+    );
     fc.assert(
       fc.property(host, port, (h, p) => {
         const text = formatAddress({ host: h, port: p });

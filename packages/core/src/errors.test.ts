@@ -1,6 +1,17 @@
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { BindError, ClosedError, FrameTooLargeError, InvalidAddressError, InvalidConfigError, InvalidSocketPathError, isPeerGone, ProtocolError, TakoError, UnsupportedError } from "./errors.ts";
+import {
+  BindError,
+  ClosedError,
+  FrameTooLargeError,
+  InvalidAddressError,
+  InvalidConfigError,
+  InvalidSocketPathError,
+  isPeerGone,
+  ProtocolError,
+  TakoError,
+  UnsupportedError,
+} from "./errors.ts";
 
 describe("errors", () => {
   it("every Tako error is a TakoError with a stable code and its own name", () => {

@@ -72,7 +72,9 @@ describe.runIf(linux)("inspectFd on Linux (/proc/net)", () => {
     expect(inspectFd(fdOf(v4))).toMatchObject({ kind: "udp", type: "dgram", family: "IPv4", address: { address: "127.0.0.1", port: v4.address().port } });
     const v6 = await udpSocket("udp6", "::1");
     expect(inspectFd(fdOf(v6))).toMatchObject({ kind: "udp", family: "IPv6", address: { address: "::1", port: v6.address().port } });
-    expect(() => checkListenFd({ fd: fdOf(v4) }, "tcp", "serveTcp")).toThrow(new RegExp(`serveTcp needs a listening TCP socket, but fd \\d+ is a UDP socket on 127.0.0.1:${v4.address().port}`));
+    expect(() => checkListenFd({ fd: fdOf(v4) }, "tcp", "serveTcp")).toThrow(
+      new RegExp(`serveTcp needs a listening TCP socket, but fd \\d+ is a UDP socket on 127.0.0.1:${v4.address().port}`),
+    );
   });
 
   it("reads a listening Unix socket's path, and an abstract name as @name", async () => {
@@ -88,7 +90,9 @@ describe.runIf(linux)("inspectFd on Linux (/proc/net)", () => {
     await once(abstract, "listening");
     cleanups.push(() => new Promise((done) => abstract.close(done)));
     expect(inspectFd(fdOf(abstract))).toMatchObject({ kind: "unix", listening: true, address: `@${name}` });
-    expect(() => checkListenFd({ fd: fdOf(abstract) }, "udp", "serveUdp")).toThrow(`serveUdp needs a UDP socket, but fd ${fdOf(abstract)} is a listening Unix stream socket (@${name})`);
+    expect(() => checkListenFd({ fd: fdOf(abstract) }, "udp", "serveUdp")).toThrow(
+      `serveUdp needs a UDP socket, but fd ${fdOf(abstract)} is a listening Unix stream socket (@${name})`,
+    );
   });
 
   it("names a non-socket fd for what it is", () => {
@@ -150,10 +154,15 @@ describe("listenOnFd (adopting real inherited sockets is tested in @tako/systemd
     const fd = fdOf(inherited);
     const server = new ListensElsewhere();
     cleanups.push(() => new Promise((done) => (server.listening ? server.close(done) : done(undefined))));
-    const error = await listenOnFd(server, fd).then(() => undefined, (e: unknown) => e);
+    const error = await listenOnFd(server, fd).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(UnsupportedError);
     expect(error).toMatchObject({ code: "ERR_TAKO_UNSUPPORTED", feature: "listening on an inherited fd with node:net", runtime: `Node ${process.versions.node}` });
-    expect((error as Error).message).toContain(kind === "tcp" ? `instead of the inherited TCP port ${(inherited.address() as { port: number }).port}` : "instead of the inherited Unix socket");
+    expect((error as Error).message).toContain(
+      kind === "tcp" ? `instead of the inherited TCP port ${(inherited.address() as { port: number }).port}` : "instead of the inherited Unix socket",
+    );
     expect(server.listening).toBe(false);
   });
 

@@ -97,14 +97,26 @@ export function inspectFd(fd: number, platform: NodeJS.Platform = process.platfo
   }
   const base = { fd, type: null, listening: false, family: null, address: null, verified: true } as const;
   if (!stat.isSocket()) {
-    const what = stat.isFile() ? "a regular file" : stat.isDirectory() ? "a directory" : stat.isFIFO() ? "a pipe (FIFO)" : stat.isCharacterDevice() ? "a character device (a terminal or /dev/null)" : "not a socket";
+    const what = stat.isFile()
+      ? "a regular file"
+      : stat.isDirectory()
+        ? "a directory"
+        : stat.isFIFO()
+          ? "a pipe (FIFO)"
+          : stat.isCharacterDevice()
+            ? "a character device (a terminal or /dev/null)"
+            : "not a socket";
     return { ...base, kind: "other", description: what };
   }
   if (platform !== "linux") {
     return { ...base, kind: "other", verified: false, description: "a socket (its kind cannot be read on this platform)" };
   }
   const inode = stat.ino.toString();
-  return findInet(fd, inode, "tcp") ?? findInet(fd, inode, "udp") ?? findUnix(fd, inode) ?? { ...base, kind: "other", description: "a socket that is not TCP, UDP or Unix (or lives in another network namespace)" };
+  return (
+    findInet(fd, inode, "tcp") ??
+    findInet(fd, inode, "udp") ??
+    findUnix(fd, inode) ?? { ...base, kind: "other", description: "a socket that is not TCP, UDP or Unix (or lives in another network namespace)" }
+  );
 }
 
 function readTable(name: string): string[] {
@@ -116,7 +128,10 @@ function readTable(name: string): string[] {
 }
 
 function findInet(fd: number, inode: string, protocol: "tcp" | "udp"): FdInfo | undefined {
-  for (const [table, family] of [[protocol, "IPv4"], [`${protocol}6`, "IPv6"]] as const) {
+  for (const [table, family] of [
+    [protocol, "IPv4"],
+    [`${protocol}6`, "IPv6"],
+  ] as const) {
     for (const line of readTable(table)) {
       const cols = line.trim().split(/\s+/);
       if (cols[9] !== inode) continue;
@@ -127,7 +142,11 @@ function findInet(fd: number, inode: string, protocol: "tcp" | "udp"): FdInfo | 
         return { fd, kind: "udp", type: "dgram", listening: false, family, address, verified: true, description: `a UDP socket on ${where}` };
       }
       const listening = state === TCP_LISTEN;
-      const description = listening ? `a listening TCP socket on ${where}` : state === "07" ? `a TCP socket bound to ${where} that is not listening` : `a connected TCP socket (local ${where})`;
+      const description = listening
+        ? `a listening TCP socket on ${where}`
+        : state === "07"
+          ? `a TCP socket bound to ${where} that is not listening`
+          : `a connected TCP socket (local ${where})`;
       return { fd, kind: "tcp", type: "stream", listening, family, address, verified: true, description };
     }
   }
@@ -144,7 +163,11 @@ function findUnix(fd: number, inode: string): FdInfo | undefined {
     const path = match[4] ?? "";
     const named = path === "" ? "unnamed" : path;
     const description =
-      type === "stream" ? (listening ? `a listening Unix stream socket (${named})` : `a connected or unbound Unix stream socket (${named})`) : `a Unix ${type ?? "unknown-type"} socket (${named})`;
+      type === "stream"
+        ? listening
+          ? `a listening Unix stream socket (${named})`
+          : `a connected or unbound Unix stream socket (${named})`
+        : `a Unix ${type ?? "unknown-type"} socket (${named})`;
     return { fd, kind: "unix", type, listening, family: null, address: path, verified: true, description };
   }
   return undefined;

@@ -204,7 +204,10 @@ export function inheritedFdUnsupported(fd: number): UnsupportedError | undefined
   } catch {
     return undefined; // not open here (or no /proc): the caller's EBADF stands
   }
-  return unsupportedFeature("inherited file descriptors", `fd ${fd} is open in this process (${target}) but the runtime's node:fs and node:net cannot use a descriptor it did not open`);
+  return unsupportedFeature(
+    "inherited file descriptors",
+    `fd ${fd} is open in this process (${target}) but the runtime's node:fs and node:net cannot use a descriptor it did not open`,
+  );
 }
 
 /**
@@ -234,6 +237,9 @@ export function assertListeningOnFd(server: NetServer, fd: number, expected: FdL
   const fits = expected.kind === "unix" ? !inet : inet && (address as { port: number }).port === expected.port;
   if (!fits) {
     const api = "headersTimeout" in server ? "node:http" : "node:net";
-    throw unsupportedFeature(`listening on an inherited fd with ${api}`, `listen({ fd: ${fd} }) left it on ${JSON.stringify(address)} instead of the inherited ${expected.kind === "unix" ? "Unix socket" : `TCP port ${expected.port}`}`);
+    throw unsupportedFeature(
+      `listening on an inherited fd with ${api}`,
+      `listen({ fd: ${fd} }) left it on ${JSON.stringify(address)} instead of the inherited ${expected.kind === "unix" ? "Unix socket" : `TCP port ${expected.port}`}`,
+    );
   }
 }

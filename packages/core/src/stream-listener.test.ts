@@ -44,7 +44,15 @@ describe("validateStreamListenerOptions", () => {
   it("accepts the defaults and sound values", () => {
     expect(() => validateStreamListenerOptions({})).not.toThrow();
     expect(() =>
-      validateStreamListenerOptions({ maxConnections: Number.POSITIVE_INFINITY, onMaxConnections: "reject", maxQueue: 0, queueTimeout: 0, idleTimeout: 1, drainTimeout: 0, signal: AbortSignal.abort() }),
+      validateStreamListenerOptions({
+        maxConnections: Number.POSITIVE_INFINITY,
+        onMaxConnections: "reject",
+        maxQueue: 0,
+        queueTimeout: 0,
+        idleTimeout: 1,
+        drainTimeout: 0,
+        signal: AbortSignal.abort(),
+      }),
     ).not.toThrow();
   });
 
@@ -73,7 +81,17 @@ describe("validateStreamListenerOptions", () => {
   });
 
   it("lists every option key", () => {
-    expect([...STREAM_LISTENER_OPTION_KEYS].sort()).toEqual(["drainTimeout", "idleTimeout", "logger", "maxConnections", "maxQueue", "onMaxConnections", "proxyProtocol", "queueTimeout", "signal"]);
+    expect([...STREAM_LISTENER_OPTION_KEYS].sort()).toEqual([
+      "drainTimeout",
+      "idleTimeout",
+      "logger",
+      "maxConnections",
+      "maxQueue",
+      "onMaxConnections",
+      "proxyProtocol",
+      "queueTimeout",
+      "signal",
+    ]);
   });
 });
 
@@ -253,9 +271,9 @@ describe("serveStream", () => {
 
   it("rejects a handler that is not a function before binding", async () => {
     const server = net.createServer();
-    await expect(
-      serveStream({ kind: "tcp", server, handler: 5 as unknown as () => void, options: {}, bind: listen, peerOf: () => null }),
-    ).rejects.toBeInstanceOf(InvalidConfigError);
+    await expect(serveStream({ kind: "tcp", server, handler: 5 as unknown as () => void, options: {}, bind: listen, peerOf: () => null })).rejects.toBeInstanceOf(
+      InvalidConfigError,
+    );
     expect(server.listening).toBe(false);
   });
 });
@@ -306,4 +324,3 @@ describe("Node internals the stream machine relies on", () => {
     }
   });
 });
-

@@ -19,7 +19,8 @@ function watchClosed(socket: net.Socket): () => boolean {
 describe.each(TRANSPORTS)("%s: maxConnections: queue (the default policy)", (_name, t) => {
   it("an extra connection waits unread, then is served in full when a slot frees", async () => {
     const received: number[] = [];
-    await using server = await t.serve(async (socket) => {
+    await using server = await t.serve(
+      async (socket) => {
         let n = 0;
         for await (const chunk of socket) n += (chunk as Buffer).length;
         received.push(n);
@@ -55,7 +56,8 @@ describe.each(TRANSPORTS)("%s: maxConnections: queue (the default policy)", (_na
 
   it("serves queued connections first-in first-out", async () => {
     const order: string[] = [];
-    await using server = await t.serve(async (socket) => {
+    await using server = await t.serve(
+      async (socket) => {
         const [first] = (await once(socket, "data")) as [Buffer];
         order.push(String(first));
         await sleep(20);

@@ -46,7 +46,8 @@ describe.each(TRANSPORTS)("%s: drain", (_name, t) => {
 
   it("a handler that ignores the signal is destroyed at the deadline; the report has both counts", async () => {
     let calls = 0;
-    const server = await t.serve(// The first connection ignores the signal (and never settles); the others are polite.
+    const server = await t.serve(
+      // The first connection ignores the signal (and never settles); the others are polite.
       (socket, peer, ctx) => (++calls === 1 ? new Promise(() => {}) : politeLines(socket, peer, ctx)),
       { drainTimeout: 300 },
     );

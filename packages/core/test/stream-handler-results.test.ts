@@ -43,7 +43,8 @@ describe.each(TRANSPORTS)("%s: handler results", (_name, t) => {
   it("a synchronous throw is contained: reported with the peer, connection destroyed, server keeps serving", async () => {
     const logger = recordingLogger();
     let calls = 0;
-    await using server = await t.serve((socket) => {
+    await using server = await t.serve(
+      (socket) => {
         if (++calls === 1) throw new Error("boom sync");
         return echoOnce(socket, undefined as never, { signal: new AbortController().signal });
       },
@@ -67,7 +68,8 @@ describe.each(TRANSPORTS)("%s: handler results", (_name, t) => {
 
   it("a rejection is contained: reported, destroyed, counted; other connections are unaffected", async () => {
     const logger = recordingLogger();
-    await using server = await t.serve(async (socket) => {
+    await using server = await t.serve(
+      async (socket) => {
         for await (const chunk of socket) {
           if (String(chunk).includes("fail")) throw new Error("boom async");
           socket.write(chunk);
@@ -97,7 +99,8 @@ describe.each(TRANSPORTS)("%s: handler results", (_name, t) => {
     const lines = stderr.lines;
     try {
       for (const withLogger of [true, false]) {
-        await using server = await t.serve(async (socket) => {
+        await using server = await t.serve(
+          async (socket) => {
             for await (const chunk of socket) {
               if (String(chunk).includes("garbage")) throw new FrameTooLargeError("line too long", 4, 7);
               socket.write(chunk);
@@ -219,7 +222,8 @@ describe("tcp: handler results", () => {
   it("a client reset is normal: a handler that rejects with ECONNRESET/EPIPE is not reported", async () => {
     const logger = recordingLogger();
     let settled: Promise<unknown> | undefined;
-    await using server = await t.serve((socket) => {
+    await using server = await t.serve(
+      (socket) => {
         const upper = new Transform({ transform: (chunk, _enc, cb) => cb(null, String(chunk).toUpperCase()) });
         settled = pipeline(socket, upper, socket);
         return settled;

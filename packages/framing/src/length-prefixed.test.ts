@@ -43,16 +43,23 @@ describe("lengthPrefixed() under arbitrary chunking", () => {
 
   it("EOF anywhere inside a prefix or a payload is a truncated frame", async () => {
     await fc.assert(
-      fc.asyncProperty(prefixArb, fc.integer({ min: 130, max: 255 }), fc.double({ min: 0, max: 1, noNaN: true }), cutsArb, kindArb, async (prefix, size, where, fractions, kind) => {
-        const frame = encodeFrame(Buffer.alloc(size, 1), { prefix });
-        const end = Math.min(frame.length - 1, 1 + Math.floor(where * (frame.length - 1))); // 1 .. length-1 bytes of the frame
-        const bytes = Buffer.concat([encodeFrame("a", { prefix }), frame.subarray(0, end)]);
-        const { items, error } = await settle(lengthPrefixed(sourceOf(cut(bytes, positions(fractions, bytes.length)), kind), { prefix }));
-        expect(items.map(String)).toEqual(["a"]);
-        expect(error).toBeInstanceOf(ProtocolError);
-        expect(error).not.toBeInstanceOf(FrameTooLargeError);
-        expect((error as ProtocolError).code).toBe("ERR_TAKO_TRUNCATED_FRAME");
-      }),
+      fc.asyncProperty(
+        prefixArb,
+        fc.integer({ min: 130, max: 255 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        cutsArb,
+        kindArb,
+        async (prefix, size, where, fractions, kind) => {
+          const frame = encodeFrame(Buffer.alloc(size, 1), { prefix });
+          const end = Math.min(frame.length - 1, 1 + Math.floor(where * (frame.length - 1))); // 1 .. length-1 bytes of the frame
+          const bytes = Buffer.concat([encodeFrame("a", { prefix }), frame.subarray(0, end)]);
+          const { items, error } = await settle(lengthPrefixed(sourceOf(cut(bytes, positions(fractions, bytes.length)), kind), { prefix }));
+          expect(items.map(String)).toEqual(["a"]);
+          expect(error).toBeInstanceOf(ProtocolError);
+          expect(error).not.toBeInstanceOf(FrameTooLargeError);
+          expect((error as ProtocolError).code).toBe("ERR_TAKO_TRUNCATED_FRAME");
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -181,7 +181,10 @@ class PrefixDecoder implements Decoder<Buffer> {
 
   end(): Buffer | typeof END {
     if (this.#length < 0 && this.#headerHave === 0) return END;
-    const where = this.#length < 0 ? `inside a ${this.#prefix} length prefix (${this.#headerHave} byte${this.#headerHave === 1 ? "" : "s"} of it)` : `inside a frame (${this.#payload.received} of ${this.#length} bytes)`;
+    const where =
+      this.#length < 0
+        ? `inside a ${this.#prefix} length prefix (${this.#headerHave} byte${this.#headerHave === 1 ? "" : "s"} of it)`
+        : `inside a frame (${this.#payload.received} of ${this.#length} bytes)`;
     throw new ProtocolError(`stream ended ${where}`, { code: "ERR_TAKO_TRUNCATED_FRAME" });
   }
 

@@ -10,18 +10,25 @@ const lineArb = fc.string({ unit: "binary", maxLength: 40 }).map((s) => s.replac
 describe("lines() under arbitrary chunking", () => {
   it("yields exactly the lines written, with \\n or \\r\\n, UTF-8 split anywhere, from either source kind", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(lineArb, { maxLength: 30 }), fc.array(fc.boolean(), { maxLength: 30 }), fc.boolean(), cutsArb, kindArb, async (content, crlf, terminated, fractions, kind) => {
-        const text = content.map((line, i) => `${line}${crlf[i] === true ? "\r\n" : "\n"}`).join("");
-        const last = terminated || content.length === 0 ? "" : "tail without newline é";
-        const bytes = Buffer.from(text + last, "utf8");
-        const got = await collect(lines(sourceOf(cut(bytes, positions(fractions, bytes.length)), kind)));
-        expect(got).toEqual(last === "" ? content : [...content, last]);
-      }),
+      fc.asyncProperty(
+        fc.array(lineArb, { maxLength: 30 }),
+        fc.array(fc.boolean(), { maxLength: 30 }),
+        fc.boolean(),
+        cutsArb,
+        kindArb,
+        async (content, crlf, terminated, fractions, kind) => {
+          const text = content.map((line, i) => `${line}${crlf[i] === true ? "\r\n" : "\n"}`).join("");
+          const last = terminated || content.length === 0 ? "" : "tail without newline é";
+          const bytes = Buffer.from(text + last, "utf8");
+          const got = await collect(lines(sourceOf(cut(bytes, positions(fractions, bytes.length)), kind)));
+          expect(got).toEqual(last === "" ? content : [...content, last]);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
-  it("yields the raw bytes with encoding: \"buffer\" (invalid UTF-8 untouched)", async () => {
+  it('yields the raw bytes with encoding: "buffer" (invalid UTF-8 untouched)', async () => {
     // Any bytes but a newline; a last \r would be stripped as half of \r\n, so such a line gets one more byte.
     const lineBytes = fc.uint8Array({ maxLength: 30 }).map((b) => {
       const line = Buffer.from(b.map((x) => (x === 10 ? 11 : x)));
@@ -39,28 +46,36 @@ describe("lines() under arbitrary chunking", () => {
 
   it("accepts a line of exactly maxLineLength bytes and refuses one byte more, however it is chunked", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 64 }), fc.constantFrom("a", "é", "€", "😀"), fc.boolean(), fc.boolean(), cutsArb, kindArb, async (max, char, crlf, over, fractions, kind) => {
-        const charBytes = Buffer.byteLength(char);
-        const fit = Math.floor(max / charBytes);
-        // Exactly `max` bytes: as many whole characters as fit, padded with ASCII.
-        let line = char.repeat(fit) + "a".repeat(max - fit * charBytes);
-        if (over) line += "b";
-        const bytes = Buffer.from(`z\n${line}${crlf ? "\r\n" : "\n"}z\n`);
-        const { items, error } = await settle(lines(sourceOf(cut(bytes, positions(fractions, bytes.length)), kind), { maxLineLength: max }));
-        if (over) {
-          expect(items).toEqual(["z"]);
-          expect(error).toBeInstanceOf(FrameTooLargeError);
-          expect(error).toMatchObject({ code: "ERR_TAKO_FRAME_TOO_LARGE", limit: max });
-        } else {
-          expect(error).toBeUndefined();
-          expect(items).toEqual(["z", line, "z"]);
-        }
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 64 }),
+        fc.constantFrom("a", "é", "€", "😀"),
+        fc.boolean(),
+        fc.boolean(),
+        cutsArb,
+        kindArb,
+        async (max, char, crlf, over, fractions, kind) => {
+          const charBytes = Buffer.byteLength(char);
+          const fit = Math.floor(max / charBytes);
+          // Exactly `max` bytes: as many whole characters as fit, padded with ASCII.
+          let line = char.repeat(fit) + "a".repeat(max - fit * charBytes);
+          if (over) line += "b";
+          const bytes = Buffer.from(`z\n${line}${crlf ? "\r\n" : "\n"}z\n`);
+          const { items, error } = await settle(lines(sourceOf(cut(bytes, positions(fractions, bytes.length)), kind), { maxLineLength: max }));
+          if (over) {
+            expect(items).toEqual(["z"]);
+            expect(error).toBeInstanceOf(FrameTooLargeError);
+            expect(error).toMatchObject({ code: "ERR_TAKO_FRAME_TOO_LARGE", limit: max });
+          } else {
+            expect(error).toBeUndefined();
+            expect(items).toEqual(["z", line, "z"]);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
-  it("onOverflow: \"skip\" drops exactly the over-long lines and keeps every other one", async () => {
+  it('onOverflow: "skip" drops exactly the over-long lines and keeps every other one', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 20 }), cutsArb, kindArb, async (lengths, fractions, kind) => {
         const content = lengths.map((n, i) => String.fromCharCode(97 + (i % 26)).repeat(n));
@@ -184,7 +199,12 @@ describe("lines() scans each byte once", () => {
 
   it("a long line dripped one byte per chunk is not re-scanned (O(n), not O(n^2))", async () => {
     const bytes = Buffer.from(`${"x".repeat(50_000)}\nend\n`);
-    const source = counting(cut(bytes, Array.from({ length: bytes.length }, (_, i) => i)));
+    const source = counting(
+      cut(
+        bytes,
+        Array.from({ length: bytes.length }, (_, i) => i),
+      ),
+    );
     expect(await collect(lines(sourceOf(source.chunks, "iterable")))).toEqual(["x".repeat(50_000), "end"]);
     expect(source.scanned()).toBeLessThanOrEqual(2 * bytes.length);
   });

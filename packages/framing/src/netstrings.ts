@@ -102,10 +102,14 @@ class NetstringDecoder implements Decoder<Buffer> {
         this.#length = this.#length * 10 + (byte - ZERO);
         this.#digits++;
         if (this.#length > this.#max) {
-          throw new FrameTooLargeError(`netstring declares ${this.#length}${this.#offset < chunk.length && isDigit(chunk[this.#offset] as number) ? "+" : ""} bytes, over maxFrameSize (${this.#max} bytes)`, this.#max, this.#length);
+          throw new FrameTooLargeError(
+            `netstring declares ${this.#length}${this.#offset < chunk.length && isDigit(chunk[this.#offset] as number) ? "+" : ""} bytes, over maxFrameSize (${this.#max} bytes)`,
+            this.#max,
+            this.#length,
+          );
         }
       } else if (byte === COLON) {
-        if (this.#digits === 0) throw malformed("no length before \":\"");
+        if (this.#digits === 0) throw malformed('no length before ":"');
         return true;
       } else {
         throw malformed(`expected a digit or ":" in the length, got ${showByte(byte)}`);
@@ -117,7 +121,11 @@ class NetstringDecoder implements Decoder<Buffer> {
   end(): Buffer | typeof END {
     if (this.#phase === Phase.Length && this.#digits === 0) return END;
     const where =
-      this.#phase === Phase.Length ? "inside a netstring length" : this.#phase === Phase.Payload ? `inside a netstring (${this.#payload.received} of ${this.#length} bytes)` : 'before a netstring\'s ","';
+      this.#phase === Phase.Length
+        ? "inside a netstring length"
+        : this.#phase === Phase.Payload
+          ? `inside a netstring (${this.#payload.received} of ${this.#length} bytes)`
+          : 'before a netstring\'s ","';
     throw new ProtocolError(`stream ended ${where}`, { code: "ERR_TAKO_TRUNCATED_FRAME" });
   }
 

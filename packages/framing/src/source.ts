@@ -50,7 +50,10 @@ export function openSource(source: FrameSource): ChunkSource {
     if (isReadable(source)) return new StreamSource(source);
     if (typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function") return new IterableSource(source);
   }
-  throw new InvalidConfigError("source", `the source must be a Readable (e.g. a net.Socket) or an AsyncIterable of Uint8Array chunks; got ${source === null ? "null" : typeof source}`);
+  throw new InvalidConfigError(
+    "source",
+    `the source must be a Readable (e.g. a net.Socket) or an AsyncIterable of Uint8Array chunks; got ${source === null ? "null" : typeof source}`,
+  );
 }
 
 /**

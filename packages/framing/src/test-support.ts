@@ -21,7 +21,11 @@ export type SourceKind = "readable" | "iterable";
 
 /** A source that delivers `chunks` one at a time, as a Readable or as an async generator. */
 export function sourceOf(chunks: readonly Buffer[], kind: SourceKind): FrameSource {
-  if (kind === "readable") return Readable.from(chunks.filter((c) => c.length > 0), { objectMode: false });
+  if (kind === "readable")
+    return Readable.from(
+      chunks.filter((c) => c.length > 0),
+      { objectMode: false },
+    );
   return (async function* () {
     for (const chunk of chunks) yield chunk;
   })();

@@ -17,10 +17,14 @@ function client(port: number): { socket: net.Socket; text: () => string; closed:
 
 describe("lines() in a serveTcp handler", () => {
   it("an over-long line closes that connection only, counted in stats().protocolErrors; the drain ends idle loops at once", async () => {
-    const server = await serveTcp("127.0.0.1:0", async (socket, _peer, { signal }) => {
-      for await (const line of lines(socket, { maxLineLength: 1024, signal })) socket.write(`${line}\n`);
-      socket.write("bye\n"); // after the loop: the drain ended it at a line boundary
-    }, { drainTimeout: 10_000 });
+    const server = await serveTcp(
+      "127.0.0.1:0",
+      async (socket, _peer, { signal }) => {
+        for await (const line of lines(socket, { maxLineLength: 1024, signal })) socket.write(`${line}\n`);
+        socket.write("bye\n"); // after the loop: the drain ended it at a line boundary
+      },
+      { drainTimeout: 10_000 },
+    );
     try {
       const good = client(server.address.port);
       const bad = client(server.address.port);

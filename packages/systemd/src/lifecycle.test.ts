@@ -17,7 +17,10 @@ afterEach(async () => {
 function receiver(): NotifyReceiver {
   const dir = tempDir();
   const r = new NotifyReceiver(dir.path("n.sock"));
-  cleanups.push(() => dir.remove(), () => r.close());
+  cleanups.push(
+    () => dir.remove(),
+    () => r.close(),
+  );
   process.env.NOTIFY_SOCKET = r.target;
   return r;
 }

@@ -82,7 +82,8 @@ export function notifyLifecycle(...args: (LifecycleServer | PromiseLike<Lifecycl
   if (extendInterval === 0) throw new InvalidConfigError("extendInterval", "extendInterval must be more than 0 ms");
   if (args.length === 0) throw new InvalidConfigError("servers", "notifyLifecycle needs at least one server");
   for (const arg of args) {
-    if (!isServer(arg) && !isThenable(arg)) throw new InvalidConfigError("servers", "notifyLifecycle takes Tako server handles (or the promises serve* returns), then an optional options object");
+    if (!isServer(arg) && !isThenable(arg))
+      throw new InvalidConfigError("servers", "notifyLifecycle takes Tako server handles (or the promises serve* returns), then an optional options object");
   }
   const warned = new Set<string>();
   const send = (fields: NotifyFields): boolean => {

@@ -78,13 +78,23 @@ export class Watched {
 
   /** Resolves with the first event named `name` (rejects when the child exits first or after `timeoutMs`). */
   async event(name: string, timeoutMs = 20_000): Promise<ServiceEvent> {
-    await until(() => this.events.some((e) => e.event === name), () => `event ${name}; events: ${JSON.stringify(this.events)}; stderr: ${this.err}`, timeoutMs, this.child);
+    await until(
+      () => this.events.some((e) => e.event === name),
+      () => `event ${name}; events: ${JSON.stringify(this.events)}; stderr: ${this.err}`,
+      timeoutMs,
+      this.child,
+    );
     return this.events.find((e) => e.event === name) as ServiceEvent;
   }
 
   /** Resolves once stderr holds `text`. */
   async stderr(text: string, timeoutMs = 20_000): Promise<void> {
-    await until(() => this.err.includes(text), () => `stderr ${JSON.stringify(text)}; stderr: ${this.err}`, timeoutMs, this.child);
+    await until(
+      () => this.err.includes(text),
+      () => `stderr ${JSON.stringify(text)}; stderr: ${this.err}`,
+      timeoutMs,
+      this.child,
+    );
   }
 
   kill(signal: NodeJS.Signals = "SIGTERM"): void {
@@ -152,7 +162,11 @@ export class NotifyReceiver {
 
   /** Resolves with the first message matching `test`. */
   async waitFor(test: (text: string) => boolean, timeoutMs = 20_000): Promise<string> {
-    await until(() => this.messages.some((m) => test(m.text)), () => `a notify message; got ${JSON.stringify(this.texts())}`, timeoutMs);
+    await until(
+      () => this.messages.some((m) => test(m.text)),
+      () => `a notify message; got ${JSON.stringify(this.texts())}`,
+      timeoutMs,
+    );
     return (this.messages.find((m) => test(m.text)) as { text: string }).text;
   }
 

@@ -115,7 +115,14 @@ describe.runIf(activation)("notifyLifecycle watchdog (koffi-bound receiver)", ()
     expect(before).toBeGreaterThanOrEqual(2);
     // And they resume after it.
     const seen = r.messages.length;
-    await poll(() => r.texts().slice(seen).filter((t) => t === "WATCHDOG=1").length >= 3, "pings after the block");
+    await poll(
+      () =>
+        r
+          .texts()
+          .slice(seen)
+          .filter((t) => t === "WATCHDOG=1").length >= 3,
+      "pings after the block",
+    );
     // Timing: a window of 1 s after the block holds about 10 pings at 100 ms; a loaded machine may
     // delay some, so at least 4 and at most 12.
     const at = performance.now();

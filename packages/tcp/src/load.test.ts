@@ -77,7 +77,7 @@ describe("load", () => {
     let sinceNap = 0;
     const reading = new Promise<void>((resolve, reject) => {
       client.on("data", (chunk: Buffer) => {
-        for (let i = 0; i < chunk.length; i += 4099) if (chunk[i] !== (received + i) % block.length % 251) corrupt++;
+        for (let i = 0; i < chunk.length; i += 4099) if (chunk[i] !== ((received + i) % block.length) % 251) corrupt++;
         received += chunk.length;
         sinceNap += chunk.length;
         if (sinceNap >= 512 * 1024) {

@@ -229,7 +229,7 @@ describe("serveTcp proxyProtocol", () => {
     expect(server.stats()).toMatchObject({ accepted: 0, rejected: 0, protocolErrors: 0, active: 0 });
   });
 
-  it("untrusted: \"direct\" serves an untrusted client as is, header never parsed, ctx.proxy undefined", async () => {
+  it('untrusted: "direct" serves an untrusted client as is, header never parsed, ctx.proxy undefined', async () => {
     const { seen, handler } = recorder();
     await using server = await serveTcp("127.0.0.1:0", handler, { proxyProtocol: { trusted: ["127.0.0.1"], untrusted: "direct" } });
     const answer = await exchange(server.address.port, "PROXY TCP4 6.6.6.6 1.1.1.1 1 2\r\nhi", "127.0.0.9");

@@ -146,7 +146,10 @@ describe("serveTcp", () => {
   });
 
   it("reusePort lets two servers share one port, and both serve", async () => {
-    const tag = (name: string): TcpHandler => async (socket) => void socket.end(name);
+    const tag =
+      (name: string): TcpHandler =>
+      async (socket) =>
+        void socket.end(name);
     await using a = await serveTcp("127.0.0.1:0", tag("a"), { reusePort: true });
     await using b = await serveTcp(`127.0.0.1:${a.address.port}`, tag("b"), { reusePort: true });
     expect(b.address.port).toBe(a.address.port);

@@ -125,7 +125,13 @@ backend v2
     const answer = JSON.parse((await exchange(ports.v1, payload, { localAddress: CLIENT })).toString()) as { peer: SocketAddress; bytes: number; sha256: string };
     expect(answer).toMatchObject({ peer: { address: CLIENT, family: "IPv4" }, bytes: payload.length, sha256: payloadHash });
     const entry = listener.seen.find((s) => s.peer.address === CLIENT && s.proxy?.version === 1);
-    expect(entry?.proxy).toMatchObject({ version: 1, command: "PROXY", source: { address: CLIENT }, destination: { address: "127.0.0.1", port: ports.v1 }, via: { address: "127.0.0.1" } });
+    expect(entry?.proxy).toMatchObject({
+      version: 1,
+      command: "PROXY",
+      source: { address: CLIENT },
+      destination: { address: "127.0.0.1", port: ports.v1 },
+      via: { address: "127.0.0.1" },
+    });
     expect(entry?.peer.port).toBe(answer.peer.port);
   });
 
@@ -134,7 +140,13 @@ backend v2
     expect(answer).toMatchObject({ peer: { address: CLIENT }, bytes: payload.length, sha256: payloadHash });
     const entry = listener.seen.find((s) => s.peer.address === CLIENT && s.proxy?.version === 2);
     const proxy = entry?.proxy as ProxyInfo;
-    expect(proxy).toMatchObject({ version: 2, command: "PROXY", transport: "STREAM", source: { address: CLIENT, port: answer.peer.port }, destination: { address: "127.0.0.1", port: ports.v2 } });
+    expect(proxy).toMatchObject({
+      version: 2,
+      command: "PROXY",
+      transport: "STREAM",
+      source: { address: CLIENT, port: answer.peer.port },
+      destination: { address: "127.0.0.1", port: ports.v2 },
+    });
     expect(proxy.via).toMatchObject({ address: "127.0.0.1" });
     // The CRC32c TLV (0x03) is there, and it matched (a mismatch closes the connection unanswered).
     expect(proxy.tlvs.raw.get(0x03)?.length).toBe(4);
@@ -197,7 +209,13 @@ server {
     const answer = JSON.parse((await exchange(port, payload, { localAddress: CLIENT })).toString()) as { peer: SocketAddress; bytes: number; sha256: string };
     expect(answer).toMatchObject({ peer: { address: CLIENT }, bytes: payload.length, sha256: payloadHash });
     const entry = listener.seen.find((s) => s.peer.address === CLIENT) as Seen;
-    expect(entry.proxy).toMatchObject({ version: 1, command: "PROXY", source: { address: CLIENT, port: answer.peer.port }, destination: { address: "127.0.0.1", port }, via: { address: "127.0.0.1" } });
+    expect(entry.proxy).toMatchObject({
+      version: 1,
+      command: "PROXY",
+      source: { address: CLIENT, port: answer.peer.port },
+      destination: { address: "127.0.0.1", port },
+      via: { address: "127.0.0.1" },
+    });
     expect(listener.server.stats().protocolErrors).toBe(0);
   });
 });

@@ -32,7 +32,9 @@ export const HAPROXY: string | undefined = findBinary(["/usr/sbin/haproxy", "/us
 export const NGINX: string | undefined = findBinary(["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx", "/usr/local/bin/nginx"]);
 
 /** nginx's dynamic stream module (Debian `libnginx-mod-stream`), or undefined when absent. */
-export const NGINX_STREAM_MODULE: string | undefined = ["/usr/lib/nginx/modules/ngx_stream_module.so", "/usr/local/lib/nginx/modules/ngx_stream_module.so"].find((p) => existsSync(p));
+export const NGINX_STREAM_MODULE: string | undefined = ["/usr/lib/nginx/modules/ngx_stream_module.so", "/usr/local/lib/nginx/modules/ngx_stream_module.so"].find((p) =>
+  existsSync(p),
+);
 
 /** curl, or undefined when absent. */
 export const CURL: string | undefined = findBinary(["/usr/bin/curl", "/usr/local/bin/curl", "/bin/curl"]);
@@ -45,7 +47,8 @@ export function skipReason(what: "haproxy" | "nginx-stream" | "curl"): string | 
   let reason: string | undefined;
   if (what === "haproxy" && HAPROXY === undefined) reason = "haproxy not found (apt-get install haproxy, or run .ci/run)";
   if (what === "nginx-stream" && NGINX === undefined) reason = "nginx not found (apt-get install nginx-light libnginx-mod-stream, or run .ci/run)";
-  if (what === "nginx-stream" && NGINX !== undefined && NGINX_STREAM_MODULE === undefined) reason = "nginx's stream module not found (apt-get install libnginx-mod-stream, or run .ci/run)";
+  if (what === "nginx-stream" && NGINX !== undefined && NGINX_STREAM_MODULE === undefined)
+    reason = "nginx's stream module not found (apt-get install libnginx-mod-stream, or run .ci/run)";
   if (what === "curl" && CURL === undefined) reason = "curl not found (apt-get install curl, or run .ci/run)";
   if (reason !== undefined) console.warn(`[proxy e2e] SKIPPED: ${reason}`);
   return reason;

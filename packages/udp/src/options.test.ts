@@ -117,10 +117,12 @@ describe("binding", () => {
 
   it("reusePort lets two servers share a port, and the kernel spreads datagrams among them", async () => {
     const hits = [0, 0];
-    const handler = (which: 0 | 1): UdpHandler => async (data, peer, socket) => {
-      hits[which] = (hits[which] ?? 0) + 1;
-      await socket.sendTo(data, peer);
-    };
+    const handler =
+      (which: 0 | 1): UdpHandler =>
+      async (data, peer, socket) => {
+        hits[which] = (hits[which] ?? 0) + 1;
+        await socket.sendTo(data, peer);
+      };
     const a = await serve("127.0.0.1:0", handler(0), { reusePort: true });
     const b = await serve(`127.0.0.1:${a.address.port}`, handler(1), { reusePort: true });
     expect(b.address.port).toBe(a.address.port);

@@ -1,20 +1,5 @@
-import {
-  DEFAULT_DRAIN_TIMEOUT,
-  InvalidConfigError,
-  reusePortSupported,
-  UnsupportedError,
-  type Logger,
-  type ShutdownSignal,
-} from "@tako/core";
-import {
-  BASE_SERVE_OPTION_KEYS,
-  checkBaseServeOptions,
-  checkBoolean,
-  checkCount,
-  checkKnownKeys,
-  checkOptionsObject,
-  type BaseServeOptions,
-} from "@tako/core/listener";
+import { DEFAULT_DRAIN_TIMEOUT, InvalidConfigError, reusePortSupported, UnsupportedError, type Logger, type ShutdownSignal } from "@tako/core";
+import { BASE_SERVE_OPTION_KEYS, checkBaseServeOptions, checkBoolean, checkCount, checkKnownKeys, checkOptionsObject, type BaseServeOptions } from "@tako/core/listener";
 
 /**
  * Options of {@link serveUdp}: {@link BaseServeOptions} (`signal`, `drainTimeout`, `logger`) and

@@ -177,7 +177,8 @@ function bind(socket: Socket, port: number, address: string, where: string): Pro
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       socket.off("listening", onListening);
-      if (error.code === "ENOTSUP" || error.code === "EOPNOTSUPP") reject(unsupportedFeature("reusePort or ipv6Only for UDP", `cannot bind ${where}: ${error.code}`, { cause: error }));
+      if (error.code === "ENOTSUP" || error.code === "EOPNOTSUPP")
+        reject(unsupportedFeature("reusePort or ipv6Only for UDP", `cannot bind ${where}: ${error.code}`, { cause: error }));
       else reject(new BindError(where, error));
     };
     const onListening = () => {

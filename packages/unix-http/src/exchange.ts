@@ -51,7 +51,11 @@ export class Exchange extends Context implements RequestSource, SendTarget {
     this.h2 = h2;
     this.head = req.method === "HEAD";
     this.limit = limit;
-    this.#length = h2 ? (req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders ? 0 : declaredLength(req.rawHeaders, -1) : declaredLength(req.rawHeaders, 0);
+    this.#length = h2
+      ? (req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders
+        ? 0
+        : declaredLength(req.rawHeaders, -1)
+      : declaredLength(req.rawHeaders, 0);
     this.hasBody = this.#length !== 0;
     this.request = new NodeRequest(this) as unknown as Request;
   }
@@ -147,7 +151,12 @@ export class Exchange extends Context implements RequestSource, SendTarget {
     }
     if (this.#failedOnce) {
       this.#server.report(error, this.peer);
-      res.writeHead(500, this.h2 ? { "content-type": "text/plain; charset=utf-8", "content-length": 21 } : { "content-type": "text/plain; charset=utf-8", "content-length": 21, connection: "close" });
+      res.writeHead(
+        500,
+        this.h2
+          ? { "content-type": "text/plain; charset=utf-8", "content-length": 21 }
+          : { "content-type": "text/plain; charset=utf-8", "content-length": 21, connection: "close" },
+      );
       res.end("Internal Server Error");
       return;
     }

@@ -41,7 +41,11 @@ interface H2Reply {
   body: string;
 }
 
-function h2request(session: http2.ClientHttp2Session, path: string, options: { method?: string; headers?: http2.OutgoingHttpHeaders; body?: string | Buffer } = {}): Promise<H2Reply> {
+function h2request(
+  session: http2.ClientHttp2Session,
+  path: string,
+  options: { method?: string; headers?: http2.OutgoingHttpHeaders; body?: string | Buffer } = {},
+): Promise<H2Reply> {
   return new Promise((resolve, reject) => {
     const stream = session.request({ ":method": options.method ?? "GET", ":path": path, ...options.headers });
     let headers: http2.IncomingHttpHeaders = {};

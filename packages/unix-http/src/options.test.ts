@@ -22,7 +22,12 @@ describe("serveUnixHttp: the options every listener shares (core's checks)", () 
     const logger = recordingLogger();
     const server = await serveUnixHttp(dir.path(), new Router(), { logger });
     await server.shutdown();
-    expect(logger.records.map((r) => [r.level, r.msg])).toEqual(expect.arrayContaining([["info", "listening"], ["info", "drained"]]));
+    expect(logger.records.map((r) => [r.level, r.msg])).toEqual(
+      expect.arrayContaining([
+        ["info", "listening"],
+        ["info", "drained"],
+      ]),
+    );
     expect(readdirSync(dir.dir).filter((name) => name.endsWith(".sock"))).toEqual([]);
   });
 });

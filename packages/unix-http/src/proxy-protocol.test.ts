@@ -56,7 +56,13 @@ async function raw(server: Server): Promise<RawConnection> {
   return conn;
 }
 
-const EXPECTED = { client: "203.0.113.7", port: 51_000, authority: "app.example", sameInExtensions: true, peer: { path: null, pid: process.pid, uid: process.getuid?.(), gid: process.getgid?.() } };
+const EXPECTED = {
+  client: "203.0.113.7",
+  port: 51_000,
+  authority: "app.example",
+  sameInExtensions: true,
+  peer: { path: null, pid: process.pid, uid: process.getuid?.(), gid: process.getgid?.() },
+};
 
 describe("proxyProtocol on serveUnixHttp", () => {
   it("HTTP/1.1: the handler sees the header as ctx.proxy and in ctx.extensions; keep-alive requests share it", async () => {

@@ -74,7 +74,7 @@ describe("requirePeer: construction", () => {
 });
 
 describe("requirePeer: this process as the client (Node's http client)", () => {
-  it("lets this process's uid or gid through and answers 403 to others; unknown credentials (\"off\") are refused", async () => {
+  it('lets this process\'s uid or gid through and answers 403 to others; unknown credentials ("off") are refused', async () => {
     const router = new Router();
     router.get("/mine", () => "yes").use(requirePeer({ uid: me.uid }));
     router.get("/my-group", () => "yes").use(requirePeer({ uid: me.uid === 4242 ? 4343 : 4242, gid: me.gid }));
@@ -91,7 +91,9 @@ describe("requirePeer: this process as the client (Node's http client)", () => {
     process.env.TAKO_PEERCRED_BACKEND = "none";
     const path = dir.path();
     await expect(serveUnixHttp(path, new Router(), { peerCredentials: "required" })).rejects.toThrow(UnsupportedError);
-    await expect(serveUnixHttp(path, new Router(), { peerCredentials: "required" })).rejects.toThrow(/serveUnixHttp options.peerCredentials is "required".*TAKO_PEERCRED_BACKEND=none/);
+    await expect(serveUnixHttp(path, new Router(), { peerCredentials: "required" })).rejects.toThrow(
+      /serveUnixHttp options.peerCredentials is "required".*TAKO_PEERCRED_BACKEND=none/,
+    );
     expect(existsSync(path)).toBe(false);
     const router = new Router();
     router.get("/whoami", (_req, ctx) => ctx.peer);

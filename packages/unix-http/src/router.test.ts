@@ -525,10 +525,12 @@ describe("middleware", () => {
   it("calling next() twice is an error: a MiddlewareError, reported, answered with 500", async () => {
     const logger = memoryLogger();
     const router = new Router({ logger });
-    router.get("/", () => "x").use(async (_req, _ctx, next) => {
-      await next();
-      return next();
-    });
+    router
+      .get("/", () => "x")
+      .use(async (_req, _ctx, next) => {
+        await next();
+        return next();
+      });
     expect((await get(router, "/")).status).toBe(500);
     const err = (logger.errors[0]?.obj as { err?: unknown } | undefined)?.err;
     expect(err).toBeInstanceOf(MiddlewareError);

@@ -155,14 +155,16 @@ describe("serving a Router", () => {
     const cancelled = Promise.withResolvers<unknown>();
     let pulled = 0;
     const router = new Router();
-    router.get("/endless", () =>
-      new ReadableStream<Uint8Array>({
-        pull(controller) {
-          pulled++;
-          controller.enqueue(new Uint8Array(64 * 1024));
-        },
-        cancel: (reason) => cancelled.resolve(reason ?? "cancelled"),
-      }),
+    router.get(
+      "/endless",
+      () =>
+        new ReadableStream<Uint8Array>({
+          pull(controller) {
+            pulled++;
+            controller.enqueue(new Uint8Array(64 * 1024));
+          },
+          cancel: (reason) => cancelled.resolve(reason ?? "cancelled"),
+        }),
     );
     const server = await serve(router);
     const conn = await rawConnect(server.address);

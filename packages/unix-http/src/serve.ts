@@ -76,7 +76,16 @@ const CONFIG_KEYS = Object.keys(DEFAULT_SERVER_CONFIG);
  * SERVE_UNIX_HTTP_OPTION_KEYS.includes("maxBodySize"); // true
  * ```
  */
-export const SERVE_UNIX_HTTP_OPTION_KEYS: readonly string[] = Object.freeze([...CONFIG_KEYS, "signal", "logger", "mode", "backlog", "peerCredentials", "protocols", "proxyProtocol"]);
+export const SERVE_UNIX_HTTP_OPTION_KEYS: readonly string[] = Object.freeze([
+  ...CONFIG_KEYS,
+  "signal",
+  "logger",
+  "mode",
+  "backlog",
+  "peerCredentials",
+  "protocols",
+  "proxyProtocol",
+]);
 
 /**
  * Serves `router` over HTTP/1.1 (and, with `protocols`, HTTP/2 cleartext) on the Unix socket

@@ -21,7 +21,13 @@ export function request(
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { socketPath: socketPath.startsWith("@") ? `\0${socketPath.slice(1)}` : socketPath, path, method: options.method ?? "GET", headers: options.headers, agent: options.agent ?? false },
+      {
+        socketPath: socketPath.startsWith("@") ? `\0${socketPath.slice(1)}` : socketPath,
+        path,
+        method: options.method ?? "GET",
+        headers: options.headers,
+        agent: options.agent ?? false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));

@@ -101,7 +101,13 @@ async function accept(host: UpgradeHost, x: UpgradeExchange, accepted: UpgradeAc
     ws.once("close", () => host.webSockets.delete(ws));
     ws.on("error", (error: Error & { code?: string }) => {
       // A peer breaking the WebSocket protocol (e.g. a message over maxPayload: ws closes with 1009).
-      reportProtocolError(host.handle as ServerHandle<unknown>, "unix-http", host.logger, x.peer, new ProtocolError(error.message, { code: error.code ?? "ERR_TAKO_WEBSOCKET", cause: error }));
+      reportProtocolError(
+        host.handle as ServerHandle<unknown>,
+        "unix-http",
+        host.logger,
+        x.peer,
+        new ProtocolError(error.message, { code: error.code ?? "ERR_TAKO_WEBSOCKET", cause: error }),
+      );
     });
     if (host.drain.draining) {
       ws.close(1001, "server shutting down");

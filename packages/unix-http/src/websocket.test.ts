@@ -86,7 +86,12 @@ describe("router.ws", () => {
   it("echoes over ws+unix: with params, the peer and the request", async () => {
     const server = await serve(echoRouter());
     const ws = await open(server, "/echo/lobby");
-    expect(JSON.parse(await nextMessage(ws))).toEqual({ room: "lobby", peer: { path: null, pid: process.pid, uid: process.getuid?.(), gid: process.getgid?.() }, samePeer: true, url: "http://localhost/echo/lobby" });
+    expect(JSON.parse(await nextMessage(ws))).toEqual({
+      room: "lobby",
+      peer: { path: null, pid: process.pid, uid: process.getuid?.(), gid: process.getgid?.() },
+      samePeer: true,
+      url: "http://localhost/echo/lobby",
+    });
     ws.send("ping");
     expect(await nextMessage(ws)).toBe("ping");
     // The same socket path still serves plain HTTP.
@@ -234,7 +239,9 @@ describe("router.ws", () => {
     const server = await serve(echoRouter());
     const conn = await raw(server);
     const filler = Array.from({ length: 2100 }, (_, i) => `X-F${i}: 1\r\n`).join("");
-    conn.socket.write(`GET /echo/x HTTP/1.1\r\nHost: x\r\n${filler}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    conn.socket.write(
+      `GET /echo/x HTTP/1.1\r\nHost: x\r\n${filler}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
     await conn.closed;
     expect(conn.received).toMatch(/^HTTP\/1\.1 (400|431) /);
     const ws = await open(server, "/echo/y");

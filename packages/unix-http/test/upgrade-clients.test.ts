@@ -56,7 +56,19 @@ describe("curl", () => {
     const head = await run(curl, ["-sS", "-I", "--http2-prior-knowledge", "--unix-socket", server.address, "http://localhost/"]);
     expect(head.stdout).toMatch(/^HTTP\/2 200 ?\r\n/);
     expect(head.stdout.toLowerCase()).toContain("content-length: 15");
-    const missing = await run(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--http2-prior-knowledge", "--unix-socket", server.address, "-X", "DELETE", "http://localhost/"]);
+    const missing = await run(curl, [
+      "-s",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      "--http2-prior-knowledge",
+      "--unix-socket",
+      server.address,
+      "-X",
+      "DELETE",
+      "http://localhost/",
+    ]);
     expect(missing.stdout).toBe("405");
     // A plain GET on a WebSocket route: 426 on both protocols.
     for (const flag of ["--http2-prior-knowledge", "--http1.1"]) {

@@ -138,7 +138,10 @@ export function checkModeAndBacklog(target: SocketPath, options: BindUnixSocketO
       throw new InvalidConfigError("mode", `mode must be permission bits from 0 to 0o777, e.g. 0o660; got ${String(mode)}`);
     }
     if (target.fd !== undefined) {
-      throw new InvalidConfigError("mode", `mode cannot apply to the inherited socket ${target.address} (fd ${target.fd}): its file belongs to whoever created it (systemd: SocketMode=)`);
+      throw new InvalidConfigError(
+        "mode",
+        `mode cannot apply to the inherited socket ${target.address} (fd ${target.fd}): its file belongs to whoever created it (systemd: SocketMode=)`,
+      );
     }
     if (target.kind === "abstract") {
       throw new InvalidConfigError("mode", `mode cannot apply to the abstract socket ${target.address}: it has no file (abstract sockets have no permissions)`);
@@ -356,7 +359,10 @@ function closeServer(server: NetServer): Promise<void> {
   return new Promise((settle) => server.close(() => settle()));
 }
 
-async function describe(absolute: string, found: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): Promise<string> {
+async function describe(
+  absolute: string,
+  found: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean },
+): Promise<string> {
   if (found.isFile()) return "a regular file";
   if (found.isDirectory()) return "a directory";
   if (found.isFIFO()) return "a FIFO (named pipe)";

@@ -137,7 +137,9 @@ describe("peer credentials: when they cannot be read", () => {
     const failure = serveUnix(path, () => {}, { peerCredentials: "required" });
     await expect(failure).rejects.toBeInstanceOf(UnsupportedError);
     await expect(failure).rejects.toMatchObject({ feature: "peer credentials", runtime: `Node ${process.versions.node}` });
-    await expect(failure).rejects.toThrow(/^peer credentials is not supported on Node [\d.]+ \(linux\): serveUnix options.peerCredentials is "required" but no peer-credentials backend is available: peer credentials are turned off by TAKO_PEERCRED_BACKEND=none/);
+    await expect(failure).rejects.toThrow(
+      /^peer credentials is not supported on Node [\d.]+ \(linux\): serveUnix options.peerCredentials is "required" but no peer-credentials backend is available: peer credentials are turned off by TAKO_PEERCRED_BACKEND=none/,
+    );
     expect(existsSync(path)).toBe(false);
   });
 
@@ -151,7 +153,9 @@ describe("peer credentials: when they cannot be read", () => {
   it("a bad peerCredentials value (or backend name) is an InvalidConfigError / UnsupportedError before binding", async () => {
     const path = dirs.path();
     await expect(serveUnix(path, () => {}, { peerCredentials: "yes" as never })).rejects.toThrow(InvalidConfigError);
-    await expect(serveUnix(path, () => {}, { peerCredentials: "yes" as never })).rejects.toThrow(/serveUnix options.peerCredentials must be "auto", "required" or "off"; got "yes"/);
+    await expect(serveUnix(path, () => {}, { peerCredentials: "yes" as never })).rejects.toThrow(
+      /serveUnix options.peerCredentials must be "auto", "required" or "off"; got "yes"/,
+    );
     process.env.TAKO_PEERCRED_BACKEND = "ffi";
     expect(() => resolvePeerCredentials("required")).toThrow(/TAKO_PEERCRED_BACKEND must be "koffi" or "none"; got "ffi"/);
     expect(resolvePeerCredentials("off")).toBe("off");

@@ -8,7 +8,12 @@ import { socketDir } from "@tako/test-kit";
 const dir = socketDir();
 afterAll(() => dir.remove());
 
-const header = encodeProxyHeader({ version: 2, source: { address: "2001:db8::7", port: 443 }, destination: { address: "2001:db8::1", port: 8443 }, tlvs: { authority: "api.example" } });
+const header = encodeProxyHeader({
+  version: 2,
+  source: { address: "2001:db8::7", port: 443 },
+  destination: { address: "2001:db8::1", port: 8443 },
+  tlvs: { authority: "api.example" },
+});
 
 describe("serveUnix proxyProtocol", () => {
   it("reads the header first: ctx.proxy has the TCP client, peer stays the UnixPeerAddr, the payload is intact", async () => {

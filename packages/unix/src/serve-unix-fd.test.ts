@@ -18,7 +18,9 @@ describe.runIf(process.platform === "linux")("serveUnix({ fd })", () => {
     const server = createServer().listen(0, "127.0.0.1");
     await once(server, "listening");
     cleanups.push(() => new Promise((done) => server.close(done)));
-    await expect(serveUnix({ fd: fdOf(server) }, () => {})).rejects.toThrow(/^serveUnix needs a listening Unix stream socket, but fd \d+ is a listening TCP socket on 127\.0\.0\.1:\d+$/);
+    await expect(serveUnix({ fd: fdOf(server) }, () => {})).rejects.toThrow(
+      /^serveUnix needs a listening Unix stream socket, but fd \d+ is a listening TCP socket on 127\.0\.0\.1:\d+$/,
+    );
   });
 
   it("refuses mode for an inherited socket file and leaves the file as it was", async () => {

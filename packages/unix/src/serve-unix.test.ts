@@ -56,7 +56,7 @@ describe("serveUnix: serving", () => {
     expect(server.stats()).toEqual({ active: 0, accepted: 2, rejected: 0, handlerErrors: 0, protocolErrors: 0 });
   });
 
-  it("a handler may read with socket.on(\"data\"), async iteration or readline, also after waiting in the queue", async () => {
+  it('a handler may read with socket.on("data"), async iteration or readline, also after waiting in the queue', async () => {
     const path = dirs.path();
     await serve(path, (socket) => void socket.on("data", (chunk) => socket.end(`data:${chunk}`)), { maxConnections: 1 });
     const first = await connectUnix(path);

@@ -42,15 +42,19 @@ describe("parseSocketPath", () => {
 
   it("never throws anything but a TakoError, whatever it is given", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: "binary", maxLength: 200 }), fc.anything()), fc.constantFrom("linux", "darwin", "freebsd") as fc.Arbitrary<NodeJS.Platform>, (input, platform) => {
-        try {
-          const parsed = parseSocketPathFor(platform, input);
-          expect(typeof input).toBe("string");
-          expect(fits(parsed.listenPath, platform === "linux" ? 107 : 103)).toBe(true);
-        } catch (error) {
-          expect(error).toBeInstanceOf(TakoError);
-        }
-      }),
+      fc.property(
+        fc.oneof(fc.string({ unit: "binary", maxLength: 200 }), fc.anything()),
+        fc.constantFrom("linux", "darwin", "freebsd") as fc.Arbitrary<NodeJS.Platform>,
+        (input, platform) => {
+          try {
+            const parsed = parseSocketPathFor(platform, input);
+            expect(typeof input).toBe("string");
+            expect(fits(parsed.listenPath, platform === "linux" ? 107 : 103)).toBe(true);
+          } catch (error) {
+            expect(error).toBeInstanceOf(TakoError);
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -126,4 +126,3 @@ function watchChild(args: string[], { wrap = [], ...ids }: ChildOptions) {
     },
   };
 }
-

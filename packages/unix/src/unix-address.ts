@@ -29,4 +29,3 @@ function inheritedSocketPath(input: FdAddress, caller: string): SocketPath {
 export function resolveUnixAddress(input: UnixAddressInput, caller: string): SocketPath {
   return isFdAddress(input) ? inheritedSocketPath(input, caller) : parseSocketPath(input);
 }
-

@@ -75,7 +75,7 @@ export class CidrSet {
     if (bytes === null) return false;
     if (bytes.length === 4) {
       const value = ipv4Number(bytes);
-      for (const rule of this.#v4) if (((value & rule.mask) >>> 0) === rule.network) return true;
+      for (const rule of this.#v4) if ((value & rule.mask) >>> 0 === rule.network) return true;
       return false;
     }
     for (const rule of this.#v6) if (prefixMatches(bytes, rule.bytes, rule.prefix)) return true;

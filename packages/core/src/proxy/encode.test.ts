@@ -36,7 +36,9 @@ describe("CRC-32C", () => {
 describe("encodeProxyHeader, golden bytes", () => {
   it("v1 TCP4, TCP6, UNKNOWN", () => {
     expect(encodeProxyHeader({ version: 1, source, destination }).toString()).toBe("PROXY TCP4 203.0.113.7 10.0.0.1 51234 443\r\n");
-    expect(encodeProxyHeader({ version: 1, source: { address: "2001:DB8::7", port: 1 }, destination: { address: "::1", port: 2 } }).toString()).toBe("PROXY TCP6 2001:db8::7 ::1 1 2\r\n");
+    expect(encodeProxyHeader({ version: 1, source: { address: "2001:DB8::7", port: 1 }, destination: { address: "::1", port: 2 } }).toString()).toBe(
+      "PROXY TCP6 2001:db8::7 ::1 1 2\r\n",
+    );
     expect(encodeProxyHeader({ version: 1 }).toString()).toBe("PROXY UNKNOWN\r\n");
   });
 
@@ -51,12 +53,26 @@ describe("encodeProxyHeader, golden bytes", () => {
   });
 
   it("v2 TLVs, CRC32C first and computed over the whole header", () => {
-    const header = encodeProxyHeader({ version: 2, source, destination, tlvs: { crc32c: true, alpn: "h2", authority: "example.com", uniqueId: "u-1", netns: "ns", raw: [[0xea, Buffer.from("vpce")]], noop: 2 } });
+    const header = encodeProxyHeader({
+      version: 2,
+      source,
+      destination,
+      tlvs: { crc32c: true, alpn: "h2", authority: "example.com", uniqueId: "u-1", netns: "ns", raw: [[0xea, Buffer.from("vpce")]], noop: 2 },
+    });
     const crcAt = 16 + 12 + 3;
     const zeroed = Buffer.from(header);
     zeroed.writeUInt32BE(0, crcAt);
     expect(header.readUInt32BE(crcAt)).toBe(crc32c(zeroed));
-    const expected = Buffer.concat([INET_BLOCK, tlv(0x03, header.subarray(crcAt, crcAt + 4)), tlv(0x01, "h2"), tlv(0x02, "example.com"), tlv(0x05, "u-1"), tlv(0x30, "ns"), tlv(0xea, "vpce"), tlv(0x04, Buffer.alloc(2))]);
+    const expected = Buffer.concat([
+      INET_BLOCK,
+      tlv(0x03, header.subarray(crcAt, crcAt + 4)),
+      tlv(0x01, "h2"),
+      tlv(0x02, "example.com"),
+      tlv(0x05, "u-1"),
+      tlv(0x30, "ns"),
+      tlv(0xea, "vpce"),
+      tlv(0x04, Buffer.alloc(2)),
+    ]);
     expect(header).toEqual(v2(0x21, 0x11, expected));
     const { tlvs } = parseProxyHeader(header).info;
     expect(tlvs).toMatchObject({ alpn: "h2", authority: "example.com", netns: "ns" });
@@ -88,14 +104,29 @@ describe("against proxy-protocol-js (an independent encoder)", () => {
   });
 
   it("v2 headers it builds (IPv4, IPv6, UDP, LOCAL, AF_UNIX, with TLV bytes) parse, and ours equal its bytes", () => {
-    const v4 = new V2ProxyProtocol(Command.PROXY, TransportProtocol.STREAM, new IPv4ProxyAddress(IPv4Address.createFrom([203, 0, 113, 7]), 51234, IPv4Address.createFrom([10, 0, 0, 1]), 443)).build();
+    const v4 = new V2ProxyProtocol(
+      Command.PROXY,
+      TransportProtocol.STREAM,
+      new IPv4ProxyAddress(IPv4Address.createFrom([203, 0, 113, 7]), 51234, IPv4Address.createFrom([10, 0, 0, 1]), 443),
+    ).build();
     expect(encodeProxyHeader({ version: 2, source, destination })).toEqual(Buffer.from(v4));
     expect(parseProxyHeader(v4).info).toMatchObject({ version: 2, command: "PROXY", transport: "STREAM", source: { address: "203.0.113.7", port: 51234 } });
 
     const s6 = Array.from(Buffer.from("20010db8000000000000000000000007", "hex"));
     const d6 = Array.from(Buffer.from("00000000000000000000000000000001", "hex"));
-    const withTlvs = new V2ProxyProtocol(Command.PROXY, TransportProtocol.DGRAM, new IPv6ProxyAddress(IPv6Address.createFrom(s6), 5000, IPv6Address.createFrom(d6), 53), tlv(0x02, "example.com")).build();
-    const ours = encodeProxyHeader({ version: 2, transport: "DGRAM", source: { address: "2001:db8::7", port: 5000 }, destination: { address: "::1", port: 53 }, tlvs: { authority: "example.com" } });
+    const withTlvs = new V2ProxyProtocol(
+      Command.PROXY,
+      TransportProtocol.DGRAM,
+      new IPv6ProxyAddress(IPv6Address.createFrom(s6), 5000, IPv6Address.createFrom(d6), 53),
+      tlv(0x02, "example.com"),
+    ).build();
+    const ours = encodeProxyHeader({
+      version: 2,
+      transport: "DGRAM",
+      source: { address: "2001:db8::7", port: 5000 },
+      destination: { address: "::1", port: 53 },
+      tlvs: { authority: "example.com" },
+    });
     // proxy-protocol-js 4.0.6 leaves its `data` (the TLVs) out of the declared length (36, not
     // 50): the same bytes but for the length field, and a receiver that reads exactly the
     // declared length (as we do) leaves its TLVs in the stream, after the header.
@@ -105,7 +136,10 @@ describe("against proxy-protocol-js (an independent encoder)", () => {
     expect(Buffer.concat([withTlvs.subarray(0, 14), withTlvs.subarray(16)])).toEqual(Buffer.concat([ours.subarray(0, 14), ours.subarray(16)]));
     const theirs = parseProxyHeader(withTlvs);
     expect(theirs).toMatchObject({ length: 52, info: { transport: "DGRAM", source: { address: "2001:db8::7", port: 5000, family: "IPv6" }, tlvs: { authority: null } } });
-    expect(parseProxyHeader(ours)).toMatchObject({ length: 66, info: { transport: "DGRAM", source: { address: "2001:db8::7", port: 5000, family: "IPv6" }, tlvs: { authority: "example.com" } } });
+    expect(parseProxyHeader(ours)).toMatchObject({
+      length: 66,
+      info: { transport: "DGRAM", source: { address: "2001:db8::7", port: 5000, family: "IPv6" }, tlvs: { authority: "example.com" } },
+    });
 
     const local = new V2ProxyProtocol(Command.LOCAL, TransportProtocol.UNSPEC, new UnspecProxyAddress()).build();
     expect(Buffer.from(local)).toEqual(encodeProxyHeader({ version: 2, command: "LOCAL" }));

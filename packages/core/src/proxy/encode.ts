@@ -46,7 +46,7 @@ function endpoints(input: ProxyHeaderInput): [Endpoint, Endpoint] | null {
 }
 
 function encodeV1(input: ProxyHeaderInput, pair: [Endpoint, Endpoint] | null): Buffer {
-  if (input.command === "LOCAL") throw new InvalidConfigError("command", "PROXY v1 has no LOCAL command: use version 2, or omit source and destination for \"PROXY UNKNOWN\"");
+  if (input.command === "LOCAL") throw new InvalidConfigError("command", 'PROXY v1 has no LOCAL command: use version 2, or omit source and destination for "PROXY UNKNOWN"');
   if (input.tlvs !== undefined) throw new InvalidConfigError("tlvs", "PROXY v1 carries no TLVs: use version 2");
   if (input.transport === "DGRAM") throw new InvalidConfigError("transport", "PROXY v1 is TCP only: use version 2 for DGRAM");
   if (pair === null) return Buffer.from("PROXY UNKNOWN\r\n", "latin1");
@@ -60,7 +60,8 @@ function encodeV2(input: ProxyHeaderInput, pair: [Endpoint, Endpoint] | null): B
   const local = input.command === "LOCAL";
   if (local && pair !== null) throw new InvalidConfigError("command", "a LOCAL header carries no addresses (the receiver uses the real endpoints): omit source and destination");
   const dgram = input.transport === "DGRAM";
-  if (input.transport !== undefined && input.transport !== "STREAM" && !dgram) throw new InvalidConfigError("transport", `transport must be "STREAM" or "DGRAM"; got ${JSON.stringify(input.transport)}`);
+  if (input.transport !== undefined && input.transport !== "STREAM" && !dgram)
+    throw new InvalidConfigError("transport", `transport must be "STREAM" or "DGRAM"; got ${JSON.stringify(input.transport)}`);
   const addressLength = pair === null ? 0 : pair[0].bytes.length === 4 ? 12 : 36;
   const { bytes: tlvs, crcAt } = input.tlvs === undefined ? { bytes: Buffer.alloc(0), crcAt: -1 } : encodeTlvs(input.tlvs);
   const declared = addressLength + tlvs.length;

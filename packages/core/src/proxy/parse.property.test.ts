@@ -13,10 +13,7 @@ import type { ProxyHeaderInput } from "./types.ts";
 const ipv4 = fc.uint8Array({ minLength: 4, maxLength: 4 }).map((b) => formatIPv4(b));
 const ipv6 = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => formatIPv6(b));
 const port = fc.integer({ min: 0, max: 65535 });
-const endpointPair = fc.oneof(
-  fc.tuple(ipv4, port, ipv4, port),
-  fc.tuple(ipv6, port, ipv6, port),
-);
+const endpointPair = fc.oneof(fc.tuple(ipv4, port, ipv4, port), fc.tuple(ipv6, port, ipv6, port));
 const text = fc.string({ minLength: 0, maxLength: 40 });
 const bytes = (max: number) => fc.uint8Array({ minLength: 0, maxLength: max });
 
@@ -29,7 +26,10 @@ const tlvsInput = fc.record(
     crc32c: fc.boolean(),
     noop: fc.integer({ min: 0, max: 16 }),
     raw: fc.array(fc.tuple(fc.integer({ min: 0xe0, max: 0xef }), bytes(32)), { maxLength: 3 }),
-    ssl: fc.record({ client: fc.integer({ min: 0, max: 7 }), verified: fc.boolean(), version: fc.constantFrom("TLSv1.2", "TLSv1.3"), cn: text, cipher: text }, { requiredKeys: [] }),
+    ssl: fc.record(
+      { client: fc.integer({ min: 0, max: 7 }), verified: fc.boolean(), version: fc.constantFrom("TLSv1.2", "TLSv1.3"), cn: text, cipher: text },
+      { requiredKeys: [] },
+    ),
   },
   { requiredKeys: [] },
 );
@@ -37,7 +37,9 @@ const tlvsInput = fc.record(
 /** A valid header description and its encoding. */
 const header: fc.Arbitrary<{ input: ProxyHeaderInput; bytes: Buffer }> = fc
   .oneof(
-    fc.record({ version: fc.constant(1 as const), pair: fc.option(endpointPair, { nil: undefined }) }).map(({ version, pair }) => ({ version, pair, tlvs: undefined, command: "PROXY" as const, transport: undefined })),
+    fc
+      .record({ version: fc.constant(1 as const), pair: fc.option(endpointPair, { nil: undefined }) })
+      .map(({ version, pair }) => ({ version, pair, tlvs: undefined, command: "PROXY" as const, transport: undefined })),
     fc.record({
       version: fc.constant(2 as const),
       command: fc.constantFrom("PROXY" as const, "LOCAL" as const),
@@ -100,7 +102,8 @@ describe("parser properties", () => {
         expect(info.tlvs.authority).toBe(t.authority ?? null);
         expect(info.tlvs.netns).toBe(t.netns ?? null);
         if (t.uniqueId !== undefined) expect(info.tlvs.uniqueId).toEqual(Buffer.from(t.uniqueId as Uint8Array));
-        if (t.ssl !== undefined) expect(info.tlvs.ssl).toMatchObject({ client: t.ssl.client ?? 0, verified: t.ssl.verified !== false, version: t.ssl.version ?? null, cn: t.ssl.cn ?? null });
+        if (t.ssl !== undefined)
+          expect(info.tlvs.ssl).toMatchObject({ client: t.ssl.client ?? 0, verified: t.ssl.verified !== false, version: t.ssl.version ?? null, cn: t.ssl.cn ?? null });
         const first = new Map<number, Uint8Array>();
         for (const [type, value] of t.raw ?? []) if (!first.has(type)) first.set(type, value);
         for (const [type, value] of first) expect(info.tlvs.raw.get(type)).toEqual(Buffer.from(value));
@@ -196,27 +199,34 @@ describe("parser properties", () => {
 
   it("the streaming parser agrees with parseProxyHeader on arbitrary input, fed in pieces", () => {
     fc.assert(
-      fc.property(fc.oneof(header.map((h) => h.bytes), bytes(120)), fc.array(fc.nat(), { maxLength: 6 }), (input, cuts) => {
-        const whole = attempt(input);
-        const parser = new ProxyHeaderParser(65551);
-        let streamed: ReturnType<ProxyHeaderParser["push"]> | ProtocolError = null;
-        for (const part of split(Buffer.from(input), cuts)) {
-          try {
-            streamed = parser.push(part);
-          } catch (error) {
-            if (!(error instanceof ProtocolError)) throw error;
-            streamed = error;
+      fc.property(
+        fc.oneof(
+          header.map((h) => h.bytes),
+          bytes(120),
+        ),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (input, cuts) => {
+          const whole = attempt(input);
+          const parser = new ProxyHeaderParser(65551);
+          let streamed: ReturnType<ProxyHeaderParser["push"]> | ProtocolError = null;
+          for (const part of split(Buffer.from(input), cuts)) {
+            try {
+              streamed = parser.push(part);
+            } catch (error) {
+              if (!(error instanceof ProtocolError)) throw error;
+              streamed = error;
+            }
+            if (streamed !== null) break;
           }
-          if (streamed !== null) break;
-        }
-        if (whole instanceof ProtocolError) {
-          // Complete-but-invalid and incomplete inputs are errors whole; streamed, an incomplete one just waits.
-          if (streamed !== null) expect(streamed).toBeInstanceOf(ProtocolError);
-        } else {
-          expect(streamed).not.toBeInstanceOf(ProtocolError);
-          expect((streamed as { info: unknown } | null)?.info).toEqual(whole.info);
-        }
-      }),
+          if (whole instanceof ProtocolError) {
+            // Complete-but-invalid and incomplete inputs are errors whole; streamed, an incomplete one just waits.
+            if (streamed !== null) expect(streamed).toBeInstanceOf(ProtocolError);
+          } else {
+            expect(streamed).not.toBeInstanceOf(ProtocolError);
+            expect((streamed as { info: unknown } | null)?.info).toEqual(whole.info);
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });

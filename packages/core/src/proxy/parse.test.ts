@@ -24,7 +24,7 @@ function v1(line: string) {
 }
 
 describe("detection by signature, never a guess", () => {
-  it("refuses bytes that are neither v2's signature nor \"PROXY \"", () => {
+  it('refuses bytes that are neither v2\'s signature nor "PROXY "', () => {
     rejects("GET / HTTP/1.1\r\n\r\n", /neither the v2 signature/);
     rejects("proxy TCP4 1.2.3.4 5.6.7.8 1 2\r\n");
     rejects("PROXYTCP4 1.2.3.4 5.6.7.8 1 2\r\n", /does not start with "PROXY "/);

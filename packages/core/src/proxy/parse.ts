@@ -23,7 +23,7 @@ export function scanProxyHeader(buf: Uint8Array, maxHeaderSize: number): number 
   const first = buf[0];
   if (first === 0x0d) return scanV2(buf, maxHeaderSize);
   if (first === 0x50) return scanV1(buf);
-  throw new ProtocolError("invalid PROXY header: neither the v2 signature nor \"PROXY \" (v1)", { code: PROXY_ERROR.HEADER });
+  throw new ProtocolError('invalid PROXY header: neither the v2 signature nor "PROXY " (v1)', { code: PROXY_ERROR.HEADER });
 }
 
 /** Decodes the complete header `buf[0, length)` that {@link scanProxyHeader} measured. */

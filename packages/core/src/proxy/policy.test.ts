@@ -21,8 +21,10 @@ function configError(fn: () => unknown, field: string, message: RegExp): void {
 describe("CidrSet", () => {
   it("matches IPv4 addresses and blocks, and IPv4 peers in their v4-mapped IPv6 form", () => {
     const set = new CidrSet(["127.0.0.1", "10.0.0.0/8", "192.168.1.128/25", "0.0.0.0/32"], "trusted");
-    for (const yes of ["127.0.0.1", "10.0.0.0", "10.255.255.255", "192.168.1.200", "::ffff:10.1.2.3", "::ffff:127.0.0.1", "0:0:0:0:0:ffff:7f00:1", "0.0.0.0"]) expect(set.has(yes), yes).toBe(true);
-    for (const no of ["127.0.0.2", "11.0.0.0", "192.168.1.127", "::1", "::ffff:11.0.0.1", "::127.0.0.1", undefined, "", "junk", "127.0.0.1/32"]) expect(set.has(no), String(no)).toBe(false);
+    for (const yes of ["127.0.0.1", "10.0.0.0", "10.255.255.255", "192.168.1.200", "::ffff:10.1.2.3", "::ffff:127.0.0.1", "0:0:0:0:0:ffff:7f00:1", "0.0.0.0"])
+      expect(set.has(yes), yes).toBe(true);
+    for (const no of ["127.0.0.2", "11.0.0.0", "192.168.1.127", "::1", "::ffff:11.0.0.1", "::127.0.0.1", undefined, "", "junk", "127.0.0.1/32"])
+      expect(set.has(no), String(no)).toBe(false);
   });
 
   it("matches IPv6 addresses and blocks (zones dropped), and v4-mapped entries as the IPv4 block they map", () => {
@@ -58,7 +60,13 @@ describe("resolveProxyProtocolOption", () => {
 
   it("trusted peers must send a header; others are rejected, or served directly", () => {
     const reject = resolveProxyProtocolOption({ trusted: ["127.0.0.1", "::1"] }, tcp)!;
-    expect([reject.decide("127.0.0.1"), reject.decide("::ffff:127.0.0.1"), reject.decide("::1"), reject.decide("127.0.0.9"), reject.decide(undefined)]).toEqual(["require", "require", "require", "reject", "reject"]);
+    expect([reject.decide("127.0.0.1"), reject.decide("::ffff:127.0.0.1"), reject.decide("::1"), reject.decide("127.0.0.9"), reject.decide(undefined)]).toEqual([
+      "require",
+      "require",
+      "require",
+      "reject",
+      "reject",
+    ]);
     const direct = resolveProxyProtocolOption({ trusted: ["10.0.0.0/8"], untrusted: "direct" }, tcp)!;
     expect([direct.decide("10.9.9.9"), direct.decide("127.0.0.1")]).toEqual(["require", "direct"]);
   });

@@ -50,12 +50,18 @@ export function resolveProxyProtocolOption(value: unknown, { allowTrusted, field
   if (value === undefined || value === false) return undefined;
   if (value === true) return { timeout: DEFAULT_PROXY_TIMEOUT, maxHeaderSize: DEFAULT_MAX_HEADER_SIZE, decide: requireAll };
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidConfigError(field, `${field} must be true or an object { ${(allowTrusted ? KEYS : UNIX_KEYS).join(", ")} }; got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`);
+    throw new InvalidConfigError(
+      field,
+      `${field} must be true or an object { ${(allowTrusted ? KEYS : UNIX_KEYS).join(", ")} }; got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`,
+    );
   }
   const o = value as Record<string, unknown>;
   if (!allowTrusted && (o.trusted !== undefined || o.untrusted !== undefined)) {
     const key = o.trusted !== undefined ? "trusted" : "untrusted";
-    throw new InvalidConfigError(`${field}.${key}`, `${field}.${key} is for TCP listeners: on a Unix socket the file's permissions decide who may connect, so every connection must send a header (use true or { timeout })`);
+    throw new InvalidConfigError(
+      `${field}.${key}`,
+      `${field}.${key} is for TCP listeners: on a Unix socket the file's permissions decide who may connect, so every connection must send a header (use true or { timeout })`,
+    );
   }
   checkKnownKeys(field, o, allowTrusted ? KEYS : UNIX_KEYS);
   let timeout = DEFAULT_PROXY_TIMEOUT;
@@ -72,7 +78,8 @@ export function resolveProxyProtocolOption(value: unknown, { allowTrusted, field
     return { timeout, maxHeaderSize, decide: requireAll };
   }
   if (!Array.isArray(o.trusted)) throw new InvalidConfigError(`${field}.trusted`, `${field}.trusted must be an array of IP addresses and CIDRs; got ${typeof o.trusted}`);
-  if (o.trusted.length === 0) throw new InvalidConfigError(`${field}.trusted`, `${field}.trusted is empty: list the proxies' addresses, or use proxyProtocol: true to require a header from everyone`);
+  if (o.trusted.length === 0)
+    throw new InvalidConfigError(`${field}.trusted`, `${field}.trusted is empty: list the proxies' addresses, or use proxyProtocol: true to require a header from everyone`);
   const trusted = new CidrSet(o.trusted, `${field}.trusted`);
   const otherwise = o.untrusted === "direct" ? "direct" : "reject";
   return {

@@ -37,7 +37,12 @@ function readRest(socket: net.Socket): Promise<Buffer> {
   });
 }
 
-const header = encodeProxyHeader({ version: 2, source: { address: "198.51.100.9", port: 4000 }, destination: { address: "127.0.0.1", port: 80 }, tlvs: { crc32c: true, uniqueId: "abc" } });
+const header = encodeProxyHeader({
+  version: 2,
+  source: { address: "198.51.100.9", port: 4000 },
+  destination: { address: "127.0.0.1", port: 80 },
+  tlvs: { crc32c: true, uniqueId: "abc" },
+});
 
 async function rejection(promise: Promise<unknown>): Promise<ProtocolError> {
   const error = await promise.then(

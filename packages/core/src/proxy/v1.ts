@@ -18,7 +18,7 @@ export function scanV1(buf: Uint8Array): number {
   const length = buf.length;
   const prefix = Math.min(length, V1_PREFIX.length);
   for (let i = 0; i < prefix; i++) {
-    if (buf[i] !== V1_PREFIX[i]) throw invalid("it does not start with \"PROXY \"");
+    if (buf[i] !== V1_PREFIX[i]) throw invalid('it does not start with "PROXY "');
   }
   const limit = Math.min(length, V1_MAX);
   for (let i = V1_PREFIX.length; i < limit; i++) {
