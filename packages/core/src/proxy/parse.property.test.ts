@@ -169,13 +169,26 @@ describe("parser properties", () => {
         }
         expect(result.length).toBeLessThanOrEqual(mutated.length);
         // With a CRC32C TLV every changed byte of a PROXY header is caught, but the CRC TLV's own
-        // type byte (then there is no CRC to check) and a change to LOCAL (it claims nothing and
-        // drops TLVs that do not check out).
+        // type byte (then there is no CRC to check), a change to LOCAL (it claims nothing and
+        // drops TLVs that do not check out), and a length byte that shortens the header to end
+        // before the TLVs (a valid, shorter header that carries no CRC; seed -102616153).
         const crcType = 16 + [0, 12, 36][(h[13] as number) >> 4]!;
-        if (input.tlvs?.crc32c && result.info.command === "PROXY" && i !== crcType) expect.fail(`byte ${i} changed and the CRC32C did not catch it`);
+        const crcKept = result.length === h.length;
+        if (input.tlvs?.crc32c && result.info.command === "PROXY" && i !== crcType && crcKept) expect.fail(`byte ${i} changed and the CRC32C did not catch it`);
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it("a length byte that ends a CRC-protected v2 header before its TLVs gives a valid shorter header without the CRC", () => {
+    const h = encodeProxyHeader({ version: 2, source: { address: "10.0.0.7", port: 4000 }, destination: { address: "10.0.0.1", port: 443 }, tlvs: { crc32c: true } });
+    const mutated = Buffer.from(h);
+    mutated.writeUInt16BE(12, 14); // just the IPv4 address block: the CRC32C TLV is now past the header
+    const result = attempt(mutated);
+    if (result instanceof ProtocolError) throw result;
+    expect(result.length).toBe(28);
+    expect(result.info.source).toMatchObject({ address: "10.0.0.7", port: 4000 });
+    expect(result.info.tlvs.raw.size).toBe(0);
   });
 
   it("arbitrary bytes (and arbitrary bytes after a valid signature) only ever give ProtocolError", () => {
