@@ -43,8 +43,9 @@ export const CURL: string | undefined = findBinary(["/usr/bin/curl", "/usr/local
  * Why the tests that need `what` cannot run here (printed once, so the skip is visible), or
  * undefined when they can.
  */
-export function skipReason(what: "haproxy" | "nginx-stream" | "curl"): string | undefined {
+export function skipReason(what: "haproxy" | "nginx" | "nginx-stream" | "curl"): string | undefined {
   let reason: string | undefined;
+  if (what === "nginx" && NGINX === undefined) reason = "nginx not found (apt-get install nginx-light, or run .ci/run)";
   if (what === "haproxy" && HAPROXY === undefined) reason = "haproxy not found (apt-get install haproxy, or run .ci/run)";
   if (what === "nginx-stream" && NGINX === undefined) reason = "nginx not found (apt-get install nginx-light libnginx-mod-stream, or run .ci/run)";
   if (what === "nginx-stream" && NGINX !== undefined && NGINX_STREAM_MODULE === undefined)
@@ -252,36 +253,53 @@ export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
   return haproxy;
 }
 
-/** Options of `startNginx`. */
-export interface NginxOptions {
-  /** The body of the `stream { ... }` block, given the run's temp dir. */
-  readonly stream: (dir: string) => string;
+/** Options of `startNginx`: a `stream` block (TCP proxying, the stream module) or an `http` block. */
+export type NginxOptions = (
+  | {
+      /** The body of the `stream { ... }` block, given the run's temp dir. */
+      readonly stream: (dir: string) => string;
+      readonly http?: undefined;
+    }
+  | {
+      /**
+       * The body of the `http { ... }` block, given the run's temp dir. The harness adds
+       * `access_log off` and puts every temp path (client bodies, proxy buffers) in the temp dir.
+       */
+      readonly http: (dir: string) => string;
+      readonly stream?: undefined;
+    }
+) & {
   /** How long to wait for the pid file (default 15 000 ms). */
   readonly startTimeoutMs?: number;
+};
+
+function nginxBlock(options: NginxOptions, dir: string): string[] {
+  if (options.stream !== undefined) return ["stream {", options.stream(dir), "}"];
+  const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((what) => `  ${what}_temp_path ${join(dir, what)};`);
+  return ["http {", "  access_log off;", ...temp, options.http(dir), "}"];
 }
 
 /**
- * Starts nginx (stream module loaded, `daemon off`) with a `stream` block the test writes and
- * resolves once its pid file exists (nginx writes it after it has bound every listener).
+ * Starts nginx (`daemon off`) with a `stream` block (stream module loaded) or an `http` block the
+ * test writes and resolves once its pid file exists (nginx writes it after it has bound every
+ * listener).
  */
 export async function startNginx(options: NginxOptions): Promise<ProxyProcess> {
   if (NGINX === undefined) throw new Error("nginx is not installed");
-  if (NGINX_STREAM_MODULE === undefined) throw new Error("nginx's stream module is not installed");
+  if (options.stream !== undefined && NGINX_STREAM_MODULE === undefined) throw new Error("nginx's stream module is not installed");
   const dir = proxyDir("nginx");
   const pidFile = join(dir, "nginx.pid");
   const conf = join(dir, "nginx.conf");
   writeFileSync(
     conf,
     [
-      `load_module ${NGINX_STREAM_MODULE};`,
+      options.stream !== undefined ? `load_module ${NGINX_STREAM_MODULE};` : "", // before any block
       process.getuid?.() === 0 ? "user root root;" : "",
       "worker_processes 1;",
       `pid ${pidFile};`,
       "error_log stderr notice;",
       "events { worker_connections 256; }",
-      "stream {",
-      options.stream(dir),
-      "}",
+      ...nginxBlock(options, dir),
       "",
     ].join("\n"),
   );

@@ -1,24 +1,21 @@
 /**
  * End to end with the clients people put in front of a Unix-socket HTTP server: curl
  * (`--unix-socket`, `--abstract-unix-socket`) and nginx proxying `http://unix:<path>:` from a
- * loopback port. nginx runs from this test with its own temp prefix and config.
+ * loopback port. nginx runs from the test kit's harness with a config made here.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import * as diagnosticsChannel from "node:diagnostics_channel";
-import { once } from "node:events";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync } from "node:fs";
 import { promisify } from "node:util";
 import { CHANNELS } from "@tako/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { json, Router, serveUnixHttp, UnixPeerAddr, type Server } from "@tako/unix-http";
-import { abstractName, socketDir } from "@tako/test-kit";
-import { CURL, freePort, NGINX, waitForPort } from "./e2e-support.ts";
+import { abstractName, CURL, freePort, skipReason, socketDir, startNginx, type ProxyProcess } from "@tako/test-kit";
 
 const run = promisify(execFile);
 
-if (!CURL) console.warn("[unix-http e2e] curl not found: the curl tests are skipped (install curl to run them)");
-if (!NGINX) console.warn("[unix-http e2e] nginx not found: the nginx tests are skipped (apt-get install nginx-light, or run .ci/run, to run them)");
+const noCurl = skipReason("curl");
+const noNginx = skipReason("nginx");
 
 const dir = socketDir();
 chmodSync(dir.dir, 0o711); // nginx workers may run as another user: let them reach the socket
@@ -54,7 +51,7 @@ afterAll(async () => {
 });
 
 describe("curl", () => {
-  it.skipIf(!CURL)("--unix-socket: GET, JSON, POST and a streamed body", async () => {
+  it.skipIf(noCurl)("--unix-socket: GET, JSON, POST and a streamed body", async () => {
     const curl = CURL as string;
     const text = await run(curl, ["-sS", "--unix-socket", server.address, "http://localhost/"]);
     expect(text.stdout).toBe("hello from unix");
@@ -71,7 +68,7 @@ describe("curl", () => {
     expect(stream.stdout).toBe("part0\npart1\npart2\n");
   });
 
-  it.skipIf(!CURL)("--unix-socket: status codes and headers (-i, HEAD, 404, 405, 500)", async () => {
+  it.skipIf(noCurl)("--unix-socket: status codes and headers (-i, HEAD, 404, 405, 500)", async () => {
     const curl = CURL as string;
     const status = async (...args: string[]) => (await run(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", server.address, ...args])).stdout;
     expect(await status("http://localhost/missing")).toBe("404");
@@ -84,37 +81,21 @@ describe("curl", () => {
     expect(boom.stdout).toBe("Internal Server Error");
   });
 
-  it.skipIf(!CURL || process.platform !== "linux")("--abstract-unix-socket", async () => {
+  it.skipIf(noCurl || process.platform !== "linux")("--abstract-unix-socket", async () => {
     const res = await run(CURL as string, ["-sS", "--abstract-unix-socket", abstract.slice(1), "http://localhost/"]);
     expect(res.stdout).toBe("hello from unix");
   });
 });
 
 describe("nginx in front", () => {
-  let nginx: ChildProcess | undefined;
+  let nginx: ProxyProcess | undefined;
   let port = 0;
-  let stderr = "";
 
   beforeAll(async () => {
-    if (!NGINX) return;
-    const prefix = join(dir.dir, "nginx");
-    mkdirSync(join(prefix, "logs"), { recursive: true });
+    if (noNginx) return;
     port = await freePort();
-    const conf = join(prefix, "nginx.conf");
-    writeFileSync(
-      conf,
-      `${process.getuid?.() === 0 ? "user root root;" : ""}
-worker_processes 1;
-pid ${join(prefix, "nginx.pid")};
-error_log stderr warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${join(prefix, "client_body")};
-  proxy_temp_path ${join(prefix, "proxy")};
-  fastcgi_temp_path ${join(prefix, "fastcgi")};
-  uwsgi_temp_path ${join(prefix, "uwsgi")};
-  scgi_temp_path ${join(prefix, "scgi")};
+    nginx = await startNginx({
+      http: () => `
   upstream tako {
     server unix:${server.address};
     keepalive 4;
@@ -130,27 +111,15 @@ http {
       proxy_set_header Connection "";
       proxy_set_header Host $host;
     }
-  }
-}
-`,
-    );
-    nginx = spawn(NGINX, ["-p", prefix, "-c", conf, "-e", "stderr", "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] });
-    nginx.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    await waitForPort(port, () => {
-      if (nginx?.exitCode !== null) throw new Error(`nginx exited at once: ${stderr}`);
+  }`,
     });
   });
 
   afterAll(async () => {
-    if (nginx && nginx.exitCode === null) {
-      const exited = once(nginx, "exit");
-      nginx.kill("SIGQUIT");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-      if (nginx.exitCode === null) nginx.kill("SIGKILL");
-    }
+    await nginx?.stop();
   });
 
-  it.skipIf(!NGINX)("proxy_pass http://unix:<path>: reaches the Router (GET, JSON, the peer, POST, streamed, errors)", async () => {
+  it.skipIf(noNginx)("proxy_pass http://unix:<path>: reaches the Router (GET, JSON, the peer, POST, streamed, errors)", async () => {
     const base = `http://127.0.0.1:${port}`;
     const root = await fetch(`${base}/direct/`);
     expect(root.status).toBe(200);
@@ -167,7 +136,7 @@ http {
     expect(await boom.text()).toBe("Internal Server Error");
   });
 
-  it.skipIf(!NGINX)("keeps upstream connections alive across requests", async () => {
+  it.skipIf(noNginx)("keeps upstream connections alive across requests", async () => {
     let opened = 0;
     const onConnection = (message: unknown) => {
       if ((message as { server: unknown }).server === server) opened++;
@@ -183,6 +152,6 @@ http {
     } finally {
       diagnosticsChannel.unsubscribe(CHANNELS.connection, onConnection);
     }
-    expect(stderr).not.toMatch(/\[(error|crit|alert|emerg)\]/);
+    expect(nginx?.output()).not.toMatch(/\[(error|crit|alert|emerg)\]/);
   });
 });

@@ -2,20 +2,20 @@
  * End to end for WebSocket and h2c with the programs people put in front of a Unix socket: curl
  * (`--http2-prior-knowledge --unix-socket` and plain `--unix-socket` on the same path), nginx
  * proxying a WebSocket Upgrade to `unix:` and `grpc_pass unix:` (HTTP/2 upstream), and HAProxy `server s unix@<path> proto h2` (also
- * with `send-proxy-v2`). nginx and HAProxy run in the foreground with configs made per test.
+ * with `send-proxy-v2`). nginx and HAProxy run from the test kit's harness with configs made per test.
  */
 import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync } from "node:fs";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Router, serveUnixHttp, type Server } from "@tako/unix-http";
-import { socketDir } from "@tako/test-kit";
-import { CURL, freePort, HAPROXY, NGINX, startDaemon, type Daemon } from "./e2e-support.ts";
+import { CURL, freePort, skipReason, socketDir, startHaproxy, startNginx, type Haproxy, type ProxyProcess } from "@tako/test-kit";
 
 const run = promisify(execFile);
-if (!HAPROXY) console.warn("[unix-http e2e] haproxy not found: the HAProxy tests are skipped (apt-get install haproxy, or run .ci/run, to run them)");
+const noCurl = skipReason("curl");
+const noNginx = skipReason("nginx");
+const noHaproxy = skipReason("haproxy");
 
 const dir = socketDir();
 chmodSync(dir.dir, 0o711); // proxy workers may run as another user: let them reach the sockets
@@ -46,7 +46,7 @@ async function serve(name: string, options: Parameters<typeof serveUnixHttp>[2])
 }
 
 describe("curl", () => {
-  it.skipIf(!CURL)("--http2-prior-knowledge and plain --unix-socket on the same path", async () => {
+  it.skipIf(noCurl)("--http2-prior-knowledge and plain --unix-socket on the same path", async () => {
     const server = await serve("both.sock", { protocols: ["http1", "h2c"] });
     const curl = CURL as string;
     const h2 = await run(curl, ["-sS", "--http2-prior-knowledge", "--unix-socket", server.address, "-w", "\n%{http_version}", "http://localhost/users/7"]);
@@ -79,31 +79,16 @@ describe("curl", () => {
 });
 
 describe("nginx in front of a WebSocket route", () => {
-  let nginx: Daemon | undefined;
+  let nginx: ProxyProcess | undefined;
   let port = 0;
   let server: Server;
 
   beforeAll(async () => {
-    if (!NGINX) return;
+    if (noNginx) return;
     server = await serve("ws.sock", {});
-    const prefix = join(dir.dir, "nginx");
-    mkdirSync(prefix, { recursive: true });
     port = await freePort();
-    const conf = join(prefix, "nginx.conf");
-    writeFileSync(
-      conf,
-      `${process.getuid?.() === 0 ? "user root root;" : ""}
-worker_processes 1;
-pid ${join(prefix, "nginx.pid")};
-error_log stderr warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${join(prefix, "client_body")};
-  proxy_temp_path ${join(prefix, "proxy")};
-  fastcgi_temp_path ${join(prefix, "fastcgi")};
-  uwsgi_temp_path ${join(prefix, "uwsgi")};
-  scgi_temp_path ${join(prefix, "scgi")};
+    nginx = await startNginx({
+      http: () => `
   map $http_upgrade $connection_upgrade { default upgrade; "" close; }
   server {
     listen 127.0.0.1:${port};
@@ -114,18 +99,15 @@ http {
       proxy_set_header Connection $connection_upgrade;
       proxy_set_header Host $host;
     }
-  }
-}
-`,
-    );
-    nginx = await startDaemon(NGINX, ["-p", prefix, "-c", conf, "-e", "stderr", "-g", "daemon off;"], port);
+  }`,
+    });
   });
 
   afterAll(async () => {
     await nginx?.stop();
   });
 
-  it.skipIf(!NGINX)("proxies the Upgrade to unix: and the messages both ways; plain HTTP still works", async () => {
+  it.skipIf(noNginx)("proxies the Upgrade to unix: and the messages both ways; plain HTTP still works", async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/live/lobby`);
     const messages: string[] = [];
     ws.on("message", (data) => messages.push(String(data)));
@@ -141,99 +123,77 @@ http {
     const report = await server.shutdown({ drainTimeout: 5_000 });
     expect(await closed).toBe(1001);
     expect(report.forced).toBe(0);
-    expect(nginx?.stderr()).not.toMatch(/\[(crit|alert|emerg)\]/);
+    expect(nginx?.output()).not.toMatch(/\[(crit|alert|emerg)\]/);
   });
 });
 
 describe("nginx grpc_pass unix: (HTTP/2 to the upstream)", () => {
-  let nginx: Daemon | undefined;
+  let nginx: ProxyProcess | undefined;
   let port = 0;
 
   beforeAll(async () => {
-    if (!NGINX) return;
+    if (noNginx) return;
     const server = await serve("grpc.sock", { protocols: ["h2c"] });
-    const prefix = join(dir.dir, "nginx-grpc");
-    mkdirSync(prefix, { recursive: true });
     port = await freePort();
-    const conf = join(prefix, "nginx.conf");
-    writeFileSync(
-      conf,
-      `${process.getuid?.() === 0 ? "user root root;" : ""}
-worker_processes 1;
-pid ${join(prefix, "nginx.pid")};
-error_log stderr warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${join(prefix, "client_body")};
-  proxy_temp_path ${join(prefix, "proxy")};
-  fastcgi_temp_path ${join(prefix, "fastcgi")};
-  uwsgi_temp_path ${join(prefix, "uwsgi")};
-  scgi_temp_path ${join(prefix, "scgi")};
+    nginx = await startNginx({
+      http: () => `
   server {
     listen 127.0.0.1:${port} http2;
     location / {
       grpc_pass unix:${server.address};
     }
-  }
-}
-`,
-    );
-    nginx = await startDaemon(NGINX, ["-p", prefix, "-c", conf, "-e", "stderr", "-g", "daemon off;"], port);
+  }`,
+    });
   });
 
   afterAll(async () => {
     await nginx?.stop();
   });
 
-  it.skipIf(!NGINX || !CURL)("reaches the Router over HTTP/2 through nginx", async () => {
+  it.skipIf(noNginx || noCurl)("reaches the Router over HTTP/2 through nginx", async () => {
     const res = await run(CURL as string, ["-sS", "--http2-prior-knowledge", "-w", "\n%{http_code}", `http://127.0.0.1:${port}/users/5`]);
     expect(res.stdout).toBe('{"id":"5"}\n200');
-    expect(nginx?.stderr()).not.toMatch(/\[(crit|alert|emerg)\]/);
+    expect(nginx?.output()).not.toMatch(/\[(crit|alert|emerg)\]/);
   });
 });
 
 describe("HAProxy in front, proto h2 to unix@", () => {
-  let haproxy: Daemon | undefined;
+  let haproxy: Haproxy | undefined;
   let plainPort = 0;
   let proxiedPort = 0;
 
   beforeAll(async () => {
-    if (!HAPROXY) return;
+    if (noHaproxy) return;
     const h2only = await serve("h2.sock", { protocols: ["h2c"] });
     const proxied = await serve("h2p.sock", { protocols: ["h2c"], proxyProtocol: true });
     plainPort = await freePort();
     proxiedPort = await freePort();
-    const conf = join(dir.dir, "haproxy.cfg");
-    writeFileSync(
-      conf,
-      `global
-  maxconn 64
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
+    haproxy = await startHaproxy({
+      global: ["maxconn 64"],
+      config: () => `
 frontend plain
+  mode http
   bind 127.0.0.1:${plainPort}
   default_backend tako
 frontend proxied
+  mode http
   bind 127.0.0.1:${proxiedPort}
   default_backend tako_proxied
 backend tako
+  mode http
   server s unix@${h2only.address} proto h2
 backend tako_proxied
+  mode http
   server s unix@${proxied.address} send-proxy-v2 proto h2
 `,
-    );
-    haproxy = await startDaemon(HAPROXY, ["-db", "-f", conf], plainPort);
+    });
   });
 
   afterAll(async () => {
     await haproxy?.stop();
   });
 
-  it.skipIf(!HAPROXY)("reaches the Router over HTTP/2 (the server speaks nothing else)", async () => {
+  it.skipIf(noHaproxy)("reaches the Router over HTTP/2 (the server speaks nothing else)", async () => {
     const root = await fetch(`http://127.0.0.1:${plainPort}/`);
     expect(root.status).toBe(200);
     expect(await root.text()).toBe("hello from unix");
@@ -244,7 +204,7 @@ backend tako_proxied
     expect(notAllowed.headers.get("allow")).toBe("GET, HEAD, OPTIONS");
   });
 
-  it.skipIf(!HAPROXY)("with send-proxy-v2: ctx.proxy names HAProxy's client", async () => {
+  it.skipIf(noHaproxy)("with send-proxy-v2: ctx.proxy names HAProxy's client", async () => {
     expect(await (await fetch(`http://127.0.0.1:${proxiedPort}/client`)).json()).toEqual({ proxied: true, client: "127.0.0.1" });
   });
 });
