@@ -6,9 +6,9 @@
  * socket peer (`ctx.proxy.via`) is the proxy at 127.0.0.1.
  */
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CURL, exchange, freePort, skipReason, startHaproxy, startNginx, trickyPayload, type Haproxy, type ProxyProcess } from "@tako/test-kit";
+import { nginxProxyProtocolServer, PING_PONG_CHECK, recordingHandler, sha256, type Seen } from "@tako/test-kit";
 import { serveTcp, type Server, type SocketAddress } from "@tako/tcp";
 import type { ProxyInfo } from "@tako/core";
 
@@ -16,17 +16,6 @@ const CLIENT = "127.0.0.7";
 const noHaproxy = skipReason("haproxy");
 const noNginx = skipReason("nginx-stream");
 const noCurl = skipReason("curl");
-
-/** What the handler saw on one connection. */
-interface Seen {
-  readonly peer: SocketAddress;
-  readonly proxy: ProxyInfo | undefined;
-  /** Payload bytes up to the client's end (0 so far; a health check may reset instead of ending). */
-  bytes: number;
-  sha256: string;
-  /** A health check: it sent PING and was answered PONG. */
-  check?: boolean;
-}
 
 /** Runs curl to completion (killed after 15 s); never rejects, so failures show its output. */
 function curl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -39,39 +28,15 @@ function curl(args: string[]): Promise<{ code: number | null; stdout: string; st
 
 const quiet = { error() {}, warn() {}, info() {}, debug() {} };
 
-/**
- * A listener that reads each connection to its end, remembers what it saw and answers with the
- * payload's length and hash (so the client checks the bytes after the header arrived intact).
- * Connections that send nothing (health checks) are remembered too.
- */
-async function recordingListener(trusted: string[]): Promise<{ server: Server<SocketAddress>; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const server = await serveTcp(
-    "127.0.0.1:0",
-    async (socket, peer, ctx) => {
-      const entry: Seen = { peer, proxy: ctx.proxy, bytes: 0, sha256: "" };
-      seen.push(entry);
-      const hash = createHash("sha256");
-      for await (const chunk of socket as AsyncIterable<Buffer>) {
-        hash.update(chunk);
-        entry.bytes += chunk.length;
-        // HAProxy's health check (tcp-check send PING / expect PONG) after its header.
-        if (entry.bytes === 6 && chunk.toString() === "PING\r\n") {
-          entry.check = true;
-          socket.write("PONG\r\n");
-          return;
-        }
-      }
-      entry.sha256 = hash.digest("hex");
-      socket.write(JSON.stringify({ peer, bytes: entry.bytes, sha256: entry.sha256 }));
-    },
-    { proxyProtocol: { trusted }, logger: quiet },
-  );
+/** A `serveTcp` with the kit's recording handler, answering with the peer it saw. */
+async function recordingListener(trusted: string[]): Promise<{ server: Server<SocketAddress>; seen: Seen<SocketAddress>[] }> {
+  const { seen, handler } = recordingHandler<SocketAddress>((entry) => ({ peer: entry.peer, bytes: entry.bytes, sha256: entry.sha256 }));
+  const server = await serveTcp("127.0.0.1:0", handler, { proxyProtocol: { trusted }, logger: quiet });
   return { server, seen };
 }
 
 const payload = trickyPayload();
-const payloadHash = createHash("sha256").update(payload).digest("hex");
+const payloadHash = sha256(payload);
 
 describe.skipIf(noHaproxy !== undefined)("HAProxy 2.6 (mode tcp) in front of serveTcp", () => {
   let listener: Awaited<ReturnType<typeof recordingListener>>;
@@ -89,12 +54,7 @@ frontend v1
   bind 127.0.0.1:${ports.v1}
   default_backend v1
 backend v1
-  # Health checks: the PROXY header (check-send-proxy; v2 sends LOCAL), then PING, expecting PONG:
-  # UP means the header was accepted and the handler answered on the check's connection.
-  option tcp-check
-  tcp-check connect default
-  tcp-check send PING\\r\\n
-  tcp-check expect string PONG
+${PING_PONG_CHECK}
   server s ${target} send-proxy check check-send-proxy
 
 frontend v2
@@ -102,12 +62,7 @@ frontend v2
   unique-id-format %{+X}o\\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid
   default_backend v2
 backend v2
-  # Health checks: the PROXY header (check-send-proxy; v2 sends LOCAL), then PING, expecting PONG:
-  # UP means the header was accepted and the handler answered on the check's connection.
-  option tcp-check
-  tcp-check connect default
-  tcp-check send PING\\r\\n
-  tcp-check expect string PONG
+${PING_PONG_CHECK}
   server s ${target} send-proxy-v2 proxy-v2-options crc32c,unique-id,authority check check-send-proxy
 `,
     });
@@ -189,14 +144,7 @@ describe.skipIf(noNginx !== undefined)("nginx stream (proxy_protocol on) in fron
     listener = await recordingListener(["127.0.0.1"]);
     port = await freePort();
     nginx = await startNginx({
-      stream: () => `
-server {
-  listen 127.0.0.1:${port};
-  proxy_pass 127.0.0.1:${listener.server.address.port};
-  proxy_protocol on;
-  # The client half-closes after its payload; the answer comes after that.
-  proxy_half_close on;
-}`,
+      stream: () => nginxProxyProtocolServer(port, `127.0.0.1:${listener.server.address.port}`),
     });
   });
 
@@ -208,7 +156,7 @@ server {
   it("sends v1: the handler sees 127.0.0.7 via 127.0.0.1 and the bytes after the header intact", async () => {
     const answer = JSON.parse((await exchange(port, payload, { localAddress: CLIENT })).toString()) as { peer: SocketAddress; bytes: number; sha256: string };
     expect(answer).toMatchObject({ peer: { address: CLIENT }, bytes: payload.length, sha256: payloadHash });
-    const entry = listener.seen.find((s) => s.peer.address === CLIENT) as Seen;
+    const entry = listener.seen.find((s) => s.peer.address === CLIENT) as Seen<SocketAddress>;
     expect(entry.proxy).toMatchObject({
       version: 1,
       command: "PROXY",

@@ -22,4 +22,5 @@ export {
   type NginxOptions,
   type ProxyProcess,
 } from "./proxies.ts";
+export { nginxProxyProtocolServer, PING_PONG_CHECK, recordingHandler, sha256, type Seen } from "./recording.ts";
 export { sleep, until } from "./wait.ts";

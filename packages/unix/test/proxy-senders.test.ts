@@ -5,11 +5,11 @@
  * source to 127.0.0.7: the header carries that address across the Unix hop, while the handler's
  * `peer` stays the Unix peer.
  */
-import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exchange, freePort, proxyDir, skipReason, startHaproxy, startNginx, trickyPayload, type Haproxy, type ProxyProcess } from "@tako/test-kit";
+import { nginxProxyProtocolServer, PING_PONG_CHECK, recordingHandler, sha256, type Seen } from "@tako/test-kit";
 import type { ProxyInfo } from "@tako/core";
 import { serveUnix, UnixPeerAddr, type Server } from "@tako/unix";
 
@@ -18,44 +18,15 @@ const noHaproxy = skipReason("haproxy");
 const noNginx = skipReason("nginx-stream");
 const quiet = { error() {}, warn() {}, info() {}, debug() {} };
 
-interface Seen {
-  readonly peer: UnixPeerAddr;
-  readonly proxy: ProxyInfo | undefined;
-  bytes: number;
-  sha256: string;
-  /** A health check: it sent PING and was answered PONG. */
-  check?: boolean;
-}
-
-/** A Unix listener that reads each connection to its end and answers with what it saw. */
-async function recordingListener(path: string): Promise<{ server: Server<unknown>; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const server = await serveUnix(
-    path,
-    async (socket, peer, ctx) => {
-      const entry: Seen = { peer, proxy: ctx.proxy, bytes: 0, sha256: "" };
-      seen.push(entry);
-      const hash = createHash("sha256");
-      for await (const chunk of socket as AsyncIterable<Buffer>) {
-        hash.update(chunk);
-        entry.bytes += chunk.length;
-        // HAProxy's health check (tcp-check send PING / expect PONG) after its header.
-        if (entry.bytes === 6 && chunk.toString() === "PING\r\n") {
-          entry.check = true;
-          socket.write("PONG\r\n");
-          return;
-        }
-      }
-      entry.sha256 = hash.digest("hex");
-      socket.write(JSON.stringify({ source: ctx.proxy?.source ?? null, bytes: entry.bytes, sha256: entry.sha256 }));
-    },
-    { proxyProtocol: true, logger: quiet },
-  );
+/** A `serveUnix` with the kit's recording handler, answering with the PROXY source it saw. */
+async function recordingListener(path: string): Promise<{ server: Server<unknown>; seen: Seen<UnixPeerAddr>[] }> {
+  const { seen, handler } = recordingHandler<UnixPeerAddr>((entry) => ({ source: entry.proxy?.source ?? null, bytes: entry.bytes, sha256: entry.sha256 }));
+  const server = await serveUnix(path, handler, { proxyProtocol: true, logger: quiet });
   return { server: server as Server<unknown>, seen };
 }
 
 const payload = trickyPayload();
-const payloadHash = createHash("sha256").update(payload).digest("hex");
+const payloadHash = sha256(payload);
 
 describe.skipIf(noHaproxy !== undefined)("HAProxy 2.6 (mode tcp) in front of serveUnix (server unix@...)", () => {
   const dir = proxyDir("unix-haproxy");
@@ -74,12 +45,7 @@ frontend f
   unique-id-format %{+X}o\\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid
   default_backend u
 backend u
-  # Health checks: the PROXY header (check-send-proxy; v2 sends LOCAL), then PING, expecting PONG:
-  # UP means the header was accepted and the handler answered on the check's connection.
-  option tcp-check
-  tcp-check connect default
-  tcp-check send PING\\r\\n
-  tcp-check expect string PONG
+${PING_PONG_CHECK}
   server u unix@${path} send-proxy-v2 proxy-v2-options crc32c,unique-id check check-send-proxy
 `,
     });
@@ -95,7 +61,7 @@ backend u
   it("carries the TCP client 127.0.0.7 in a v2 header over the Unix hop, the bytes after it intact", async () => {
     const answer = JSON.parse((await exchange(port, payload, { localAddress: CLIENT })).toString()) as { source: { address: string; port: number }; bytes: number; sha256: string };
     expect(answer).toMatchObject({ source: { address: CLIENT }, bytes: payload.length, sha256: payloadHash });
-    const entry = listener.seen.find((s) => s.proxy?.source?.address === CLIENT) as Seen;
+    const entry = listener.seen.find((s) => s.proxy?.source?.address === CLIENT) as Seen<UnixPeerAddr>;
     expect(entry.proxy).toMatchObject({ version: 2, command: "PROXY", destination: { address: "127.0.0.1", port }, via: null });
     expect(entry.proxy?.tlvs.raw.get(0x03)?.length).toBe(4);
     expect(entry.proxy?.tlvs.uniqueId?.toString()).toMatch(/^7F000007:/);
@@ -126,14 +92,7 @@ describe.skipIf(noNginx !== undefined)("nginx stream (proxy_pass unix:...; proxy
     listener = await recordingListener(path);
     port = await freePort();
     nginx = await startNginx({
-      stream: () => `
-server {
-  listen 127.0.0.1:${port};
-  proxy_pass unix:${path};
-  proxy_protocol on;
-  # The client half-closes after its payload; the answer comes after that.
-  proxy_half_close on;
-}`,
+      stream: () => nginxProxyProtocolServer(port, `unix:${path}`),
     });
   });
 
