@@ -1,40 +1,20 @@
 // Test helpers of the line-protocol example: build it, run instances as child processes, and a
 // line client that sends one command and waits for its reply line.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readdirSync, statSync } from "node:fs";
 import * as net from "node:net";
 import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { buildExampleIfNeeded, startAnnounced } from "@tako/test-kit";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The example's directory. */
 export const EXAMPLE = join(here, "..");
-const root = join(EXAMPLE, "..", "..");
 const main = join(EXAMPLE, "dist", "main.js");
-const PACKAGES = ["core", "tcp", "framing"];
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
 
 /** Builds the example and what it depends on (from dist, as a user runs it) unless already fresh. */
 export function buildIfNeeded(): void {
-  const sources = [join(EXAMPLE, "src"), ...PACKAGES.map((p) => join(root, "packages", p, "src"))];
-  const built = [main, ...PACKAGES.map((p) => join(root, "packages", p, "dist", "index.js"))];
-  if (built.every((file) => existsSync(file))) {
-    const oldestBuild = Math.min(...built.map((file) => statSync(file).mtimeMs));
-    if (sources.every((dir) => newestMtime(dir) <= oldestBuild)) return;
-  }
-  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` };
-  const turbo = join(root, "node_modules", ".bin", "turbo");
-  const result = spawnSync(turbo, ["run", "build", "--filter=@tako/example-line-protocol...", "--output-logs=errors-only"], { cwd: root, env, encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`build failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+  buildExampleIfNeeded({ dir: EXAMPLE, name: "@tako/example-line-protocol", outputs: ["dist/main.js"], packages: ["core", "tcp", "framing"] });
 }
 
 /** A running instance of the example. */
@@ -52,20 +32,7 @@ export interface Instance {
 
 /** Starts `node dist/main.js <address> --name <name> [...extra]` and waits for its listening line. */
 export async function startInstance(name: string, address: string, extra: readonly string[] = []): Promise<Instance> {
-  const child = spawn(process.execPath, [main, address, "--name", name, ...extra], { stdio: ["ignore", "pipe", "pipe"] });
-  const exit = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
-  let stderr = "";
-  child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-  const lines: string[] = [];
-  const reader = createInterface({ input: child.stdout! });
-  const first = new Promise<string>((resolve, reject) => {
-    reader.on("line", (line) => {
-      lines.push(line);
-      if (lines.length === 1) resolve(line);
-    });
-    void exit.then(([code]) => reject(new Error(`${name} exited ${code} before listening: ${stderr}`)));
-  });
-  const line = await first;
+  const { child, first: line, lines, reader, exit, stderr } = await startAnnounced([process.execPath, main, address, "--name", name, ...extra], { name });
   const match = /^line-protocol (\S+) listening on 127\.0\.0\.1:(\d+) /.exec(line);
   if (match === null || match[1] !== name) throw new Error(`unexpected first line ${JSON.stringify(line)}`);
   const readerClosed = once(reader, "close").catch(() => undefined);
@@ -80,7 +47,7 @@ export async function startInstance(name: string, address: string, extra: readon
       const last = lines[lines.length - 1] ?? "";
       return { code, report: last.startsWith("{") ? (JSON.parse(last) as { drained: number; forced: number }) : undefined };
     })());
-  return { name, port: Number(match[2]), lines, child, exit, stderr: () => stderr, stop };
+  return { name, port: Number(match[2]), lines, child, exit, stderr, stop };
 }
 
 /** A line client: `command()` sends one line and resolves with the next reply line, or null when the connection closed first. */

@@ -6,48 +6,29 @@
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { delimiter, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
+import { buildExampleIfNeeded, hasCommand } from "@tako/test-kit";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const example = join(here, "..");
-const root = join(example, "..", "..");
 const dist = join(example, "dist");
 const LOAD = join(here, "load.ts");
 const CONCURRENCY = 16;
 
-const hasCommand = (name: string) => (process.env.PATH ?? "").split(delimiter).some((dir) => existsSync(join(dir, name)));
 const linux = process.platform === "linux";
 if (!linux) console.warn("[skip] examples/multi-core e2e: SO_REUSEPORT balancing is Linux's");
 const namespaces =
   linux && hasCommand("unshare") && hasCommand("ip") && spawnSync("unshare", ["-rn", "sh", "-c", "ip link set lo up && echo 1 > /proc/sys/net/ipv4/tcp_migrate_req"]).status === 0;
 if (linux && !namespaces) console.warn("[skip] tcp_migrate_req test: `unshare -rn` with `ip` (iproute2) is not available here");
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
-function buildIfNeeded(): void {
-  const sources = [join(example, "src"), join(root, "packages", "tcp", "src"), join(root, "packages", "core", "src")];
-  const built = [join(dist, "supervisor.js"), join(dist, "worker.js"), join(root, "packages", "tcp", "dist", "index.js"), join(root, "packages", "core", "dist", "index.js")];
-  if (built.every((file) => existsSync(file))) {
-    const oldestBuild = Math.min(...built.map((file) => statSync(file).mtimeMs));
-    if (sources.every((dir) => newestMtime(dir) <= oldestBuild)) return;
-  }
-  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` };
-  const result = spawnSync(join(root, "node_modules", ".bin", "turbo"), ["run", "build", "--filter=@tako/example-multi-core...", "--output-logs=errors-only"], {
-    cwd: root,
-    env,
-    encoding: "utf8",
-  });
-  if (result.status !== 0) throw new Error(`build failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
-}
+const build = {
+  dir: example,
+  name: "@tako/example-multi-core",
+  outputs: ["dist/supervisor.js", "dist/worker.js"],
+  packages: ["tcp", "core"],
+};
 
 interface LoadResult {
   signal: string;
@@ -80,7 +61,7 @@ const failures = (outcomes: Record<string, number>) =>
     .reduce((n, [, v]) => n + v, 0);
 
 beforeAll(() => {
-  if (linux) buildIfNeeded();
+  if (linux) buildExampleIfNeeded(build);
 }, 240_000);
 
 describe.runIf(linux)("examples/multi-core", () => {

@@ -3,47 +3,23 @@
 // node:http) on the Unix socket, and hold.js for a restart under a bounded client loop.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { get } from "node:http";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { buildExampleIfNeeded, freePort, hasCommand } from "@tako/test-kit";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const example = join(here, "..");
-const root = join(example, "..", "..");
 const dist = (name: string) => join(example, "dist", name);
 
-function hasCommand(name: string): boolean {
-  return (process.env.PATH ?? "").split(delimiter).some((dir) => existsSync(join(dir, name)));
-}
 const available = process.platform === "linux" && hasCommand("systemd-socket-activate") && hasCommand("socat");
 if (!available) console.warn("[skip] examples/systemd e2e: needs Linux, systemd-socket-activate (Debian package systemd) and socat");
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds the example and what it depends on (consumed from dist, as a user would) unless fresh. */
-function buildIfNeeded(): void {
-  const packages = ["core", "tcp", "unix", "unix-http", "systemd"];
-  const sources = [join(example, "src"), ...packages.map((p) => join(root, "packages", p, "src"))];
-  const built = [dist("echo.js"), dist("http.js"), dist("hold.js"), ...packages.map((p) => join(root, "packages", p, "dist", "index.js"))];
-  if (built.every((file) => existsSync(file))) {
-    const oldestBuild = Math.min(...built.map((file) => statSync(file).mtimeMs));
-    if (sources.every((dir) => newestMtime(dir) <= oldestBuild)) return;
-  }
-  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` };
-  const turbo = join(root, "node_modules", ".bin", "turbo");
-  const result = spawnSync(turbo, ["run", "build", "--filter=@tako/example-systemd...", "--output-logs=errors-only"], { cwd: root, env, encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`build failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
-}
+const build = { dir: example, name: "@tako/example-systemd", outputs: ["dist/echo.js", "dist/http.js", "dist/hold.js"], packages: ["core", "tcp", "unix", "unix-http", "systemd"] };
 
 class Proc {
   readonly child: ChildProcess;
@@ -87,14 +63,6 @@ function tmp(): string {
   return dir;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((done) => server.close(done));
-  return port;
-}
-
 /** socat as the service manager on a fresh socket path. */
 async function manager(): Promise<{ proc: Proc; path: string }> {
   const path = join(tmp(), "notify.sock");
@@ -133,7 +101,7 @@ function echo(port: number, line: string): Promise<string> {
 }
 
 beforeAll(() => {
-  if (available) buildIfNeeded();
+  if (available) buildExampleIfNeeded(build);
 }, 240_000);
 
 describe.runIf(available)("examples/systemd", () => {

@@ -1,62 +1,27 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as net from "node:net";
 import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
+import { buildExampleIfNeeded, startAnnounced } from "@tako/test-kit";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const example = join(here, "..");
-const root = join(example, "..", "..");
 const main = join(example, "dist", "main.js");
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds the example and what it depends on (as a user would consume them: from dist) unless already fresh. */
-function buildIfNeeded(): void {
-  const packages = ["tcp", "framing", "core"];
-  const sources = [join(example, "src"), ...packages.map((name) => join(root, "packages", name, "src"))];
-  const built = [main, ...packages.map((name) => join(root, "packages", name, "dist", "index.js"))];
-  if (built.every((file) => existsSync(file))) {
-    const oldestBuild = Math.min(...built.map((file) => statSync(file).mtimeMs));
-    if (sources.every((dir) => newestMtime(dir) <= oldestBuild)) return;
-  }
-  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` };
-  const turbo = join(root, "node_modules", ".bin", "turbo");
-  const result = spawnSync(turbo, ["run", "build", "--filter=@tako/example-tcp-echo...", "--output-logs=errors-only"], { cwd: root, env, encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`build failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
-}
+const build = { dir: example, name: "@tako/example-tcp-echo", outputs: ["dist/main.js"], packages: ["tcp", "framing", "core"] };
 
 interface Running {
   port: number;
   lines: string[];
   exit: Promise<[number | null, NodeJS.Signals | null]>;
-  child: ReturnType<typeof spawn>;
+  child: ChildProcess;
 }
 
 async function start(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  const exit = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  const lines: string[] = [];
-  const reader = createInterface({ input: child.stdout! });
-  const first = new Promise<string>((resolve, reject) => {
-    reader.on("line", (line) => {
-      lines.push(line);
-      if (lines.length === 1) resolve(line);
-    });
-    void exit.then(([code]) => reject(new Error(`exited ${code} before listening: ${stderr}`)));
-  });
-  const line = await first;
+  const { first: line, lines, exit, child } = await startAnnounced([process.execPath, main, ...args]);
   const match = /^tcp-echo listening on 127\.0\.0\.1:(\d+)$/.exec(line);
   expect(match, line).not.toBeNull();
   return { port: Number(match![1]), lines, exit, child };
@@ -85,7 +50,7 @@ function reader(socket: net.Socket): { text: () => string; closed: Promise<void>
 }
 
 describe("examples/tcp-echo", () => {
-  beforeAll(() => buildIfNeeded(), 120_000);
+  beforeAll(() => buildExampleIfNeeded(build), 120_000);
 
   it("echoes lines, then drains on SIGTERM and exits 0 with the report as one JSON line", async () => {
     const server = await start(["127.0.0.1:0"]);

@@ -1,66 +1,24 @@
-import { execFile, spawn, spawnSync } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { accessSync, constants, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { buildExampleIfNeeded, CURL, startAnnounced, type Announced } from "@tako/test-kit";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const example = join(here, "..");
-const root = join(example, "..", "..");
 const main = join(example, "dist", "main.js");
-const packages = ["unix-http", "unix", "core"].map((name) => join(root, "packages", name));
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds the example and what it depends on (consumed from dist, as a user would) unless already fresh. */
-function buildIfNeeded(): void {
-  const sources = [join(example, "src"), ...packages.map((dir) => join(dir, "src"))];
-  const built = [main, ...packages.map((dir) => join(dir, "dist", "index.js"))];
-  if (built.every((file) => existsSync(file))) {
-    const oldestBuild = Math.min(...built.map((file) => statSync(file).mtimeMs));
-    if (sources.every((dir) => newestMtime(dir) <= oldestBuild)) return;
-  }
-  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` };
-  const turbo = join(root, "node_modules", ".bin", "turbo");
-  const result = spawnSync(turbo, ["run", "build", "--filter=@tako/example-unix-socket...", "--output-logs=errors-only"], { cwd: root, env, encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`build failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
-}
-
-interface Running {
-  lines: string[];
-  stderr: () => string;
-  exit: Promise<[number | null, NodeJS.Signals | null]>;
-  child: ReturnType<typeof spawn>;
-}
+const build = { dir: example, name: "@tako/example-unix-socket", outputs: ["dist/main.js"], packages: ["unix-http", "unix", "core"] };
 
 /** Starts the example; resolves once it printed its one "listening" line. */
-async function start(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TICK_MS: "100" } });
-  const exit = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  const lines: string[] = [];
-  const reader = createInterface({ input: child.stdout! });
-  await new Promise<void>((resolve, reject) => {
-    reader.on("line", (line) => {
-      lines.push(line);
-      if (lines.length === 1) resolve();
-    });
-    void exit.then(([code]) => reject(new Error(`exited ${code} before listening: ${stderr}`)));
-  });
-  return { lines, stderr: () => stderr, exit, child };
+function start(args: string[]): Promise<Announced> {
+  return startAnnounced([process.execPath, main, ...args], { env: { ...process.env, TICK_MS: "100" } });
 }
 
 function get(socketPath: string, path: string): Promise<{ status: number; type: string | undefined; body: string }> {
@@ -74,19 +32,12 @@ function get(socketPath: string, path: string): Promise<{ status: number; type: 
   });
 }
 
-const curl = ["/usr/bin/curl", "/usr/local/bin/curl"].find((candidate) => {
-  try {
-    accessSync(candidate, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-});
+const curl = CURL;
 if (!curl) console.warn("[examples/unix-socket] curl not found: the curl round trip is skipped");
 
 describe("examples/unix-socket", () => {
   const dir = mkdtempSync(join(tmpdir(), "tkx-"));
-  beforeAll(() => buildIfNeeded(), 120_000);
+  beforeAll(() => buildExampleIfNeeded(build), 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("answers GET / and GET /peer, then drains on SIGTERM, prints the report, removes its socket file and exits 0", async () => {

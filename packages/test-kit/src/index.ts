@@ -1,6 +1,7 @@
 // Helpers shared by the workspace's tests: waiting, socket directories, loggers, the options every
 // listener must refuse, child processes that run the sources. Never built, never published.
-export { SOURCE_ARGS } from "./child.ts";
+export { hasCommand, SOURCE_ARGS } from "./child.ts";
+export { buildExampleIfNeeded, startAnnounced, type Announced, type ExampleBuild } from "./examples.ts";
 export { abstractName, socketDir, staleSocket, type SocketDir } from "./files.ts";
 export { closed, readAll, readBytes } from "./net.ts";
 export { BAD_BASE_OPTIONS, captureStderr, invalidField, recordingLogger, type CapturedStderr, type LogRecord, type RecordingLogger } from "./options.ts";
