@@ -5,12 +5,11 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { get } from "node:http";
-import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildExampleIfNeeded, freePort, hasCommand } from "@tako/test-kit";
+import { buildExampleIfNeeded, freePort, hasCommand, lineExchange } from "@tako/test-kit";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const example = join(here, "..");
@@ -71,34 +70,6 @@ async function manager(): Promise<{ proc: Proc; path: string }> {
   return { proc, path };
 }
 
-function echo(port: number, line: string): Promise<string> {
-  return new Promise((settle) => {
-    const socket = net.connect(port, "127.0.0.1");
-    let reply = "";
-    const timer = setTimeout(() => {
-      socket.destroy();
-      settle("TIMEOUT");
-    }, 15_000);
-    socket.setEncoding("utf8");
-    socket.once("connect", () => socket.write(`${line}\n`));
-    socket.on("data", (chunk: string) => {
-      reply += chunk;
-      if (reply.endsWith("\n")) {
-        clearTimeout(timer);
-        socket.end();
-        settle(reply);
-      }
-    });
-    socket.once("end", () => {
-      clearTimeout(timer);
-      if (!reply.endsWith("\n")) settle(`CLOSED after ${JSON.stringify(reply)}`);
-    });
-    socket.once("error", (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      settle(error.code ?? "ERROR");
-    });
-  });
-}
 
 beforeAll(() => {
   if (available) buildExampleIfNeeded(build);
@@ -123,7 +94,7 @@ describe.runIf(available)("examples/systemd", () => {
     ]);
     await app.wait((p) => p.err.includes("Listening on"), "systemd-socket-activate");
     // The first connection starts the service; it is served, not lost.
-    expect(await echo(port, "hello, systemd")).toBe("hello, systemd\n");
+    expect(await lineExchange(port, "hello, systemd")).toBe("hello, systemd\n");
     await app.wait((p) => p.out.includes("listening"), "the app's first line");
     expect(app.out).toMatch(new RegExp(`^tako-echo listening on 127\\.0\\.0\\.1:${port} \\(socket-activated, fd 3 "echo"\\) pid ${app.child.pid}\\n`));
     await notify.wait((p) => p.out.startsWith(`READY=1\nSTATUS=listening on 127.0.0.1:${port}`), "READY=1");
@@ -171,7 +142,7 @@ describe.runIf(available)("examples/systemd", () => {
     const port = await freePort();
     const hold = run(["systemd-socket-activate", "-l", `127.0.0.1:${port}`, "--fdname=echo", "--", process.execPath, dist("hold.js"), process.execPath, dist("echo.js")]);
     await hold.wait((p) => p.err.includes("Listening on"), "systemd-socket-activate");
-    const results: string[] = [await echo(port, "first")];
+    const results: string[] = [await lineExchange(port, "first")];
     await hold.wait((p) => p.err.includes("hold: holding"), "hold");
     const total = 400;
     let next = 0;
@@ -179,7 +150,7 @@ describe.runIf(available)("examples/systemd", () => {
       while (next < total) {
         const i = next++;
         if (i === total / 2) hold.child.kill("SIGHUP");
-        results.push(await echo(port, `line ${i}`));
+        results.push(await lineExchange(port, `line ${i}`));
       }
     };
     await Promise.all(Array.from({ length: 16 }, worker));

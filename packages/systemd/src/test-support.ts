@@ -1,46 +1,20 @@
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { once } from "node:events";
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SOURCE_ARGS, socketDir, type SocketDir } from "@tako/test-kit";
 import { AF_UNIX, libc, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, sockaddrUn } from "./native.ts";
 
 /** The socket-activated service the tests run (see the file's header). */
 export const SERVICE = fileURLToPath(new URL("../test/fixtures/service.ts", import.meta.url));
 
-/** Node's argv to run a TypeScript file with `@tako/*` resolved to source (the `tako-source` condition; Node 22 before 22.18 needs the strip-types flag). */
+/** Node's argv to run a TypeScript file with `@tako/*` resolved to source (the test kit's `SOURCE_ARGS`). */
 export function nodeArgs(file: string, args: string[] = []): string[] {
-  const typescript = process.features.typescript ? [] : ["--experimental-strip-types", "--no-warnings=ExperimentalWarning"];
-  return [process.execPath, "--conditions=tako-source", ...typescript, file, ...args];
-}
-
-/** Whether a command is on PATH. */
-export function hasCommand(name: string): boolean {
-  return (process.env.PATH ?? "").split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return [process.execPath, ...SOURCE_ARGS, file, ...args];
 }
 
 /** A fresh short directory under the temp dir; `remove()` deletes it. */
-export function tempDir(): { dir: string; path(name: string): string; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), "tk-sd-"));
-  return { dir, path: (name) => join(dir, name), remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** A port that was free a moment ago (systemd-socket-activate needs a fixed one). */
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
+export function tempDir(): SocketDir {
+  return socketDir("tk-sd-");
 }
 
 /** One JSON line the service printed. */

@@ -5,7 +5,8 @@ import { once } from "node:events";
 import { statSync } from "node:fs";
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { activate, freePort, hasCommand, nodeArgs, SERVICE, tempDir, Watched } from "../src/test-support.ts";
+import { freePort, hasCommand } from "@tako/test-kit";
+import { activate, nodeArgs, SERVICE, tempDir, Watched } from "../src/test-support.ts";
 
 const available = process.platform === "linux" && hasCommand("systemd-socket-activate");
 if (!available) console.warn("[skip] systemd-socket-activate tests: the binary is missing (Debian package systemd) or this is not Linux");

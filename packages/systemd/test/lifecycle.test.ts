@@ -4,7 +4,8 @@ import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { activate, freePort, hasCommand, NotifyReceiver, tempDir, Watched } from "../src/test-support.ts";
+import { freePort, hasCommand } from "@tako/test-kit";
+import { activate, NotifyReceiver, tempDir, Watched } from "../src/test-support.ts";
 
 const linux = process.platform === "linux";
 const activation = linux && hasCommand("systemd-socket-activate");

@@ -2,10 +2,10 @@
 // systemd-socket-activate, which created the socket), the service drains and exits, the next one
 // starts on the same fd, and a bounded client loop running the whole time sees no refused or
 // reset connection: they wait in the backlog.
-import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { activate, freePort, hasCommand, type Watched } from "../src/test-support.ts";
+import { freePort, hasCommand, lineExchange } from "@tako/test-kit";
+import { activate, type Watched } from "../src/test-support.ts";
 
 const HOLDER = fileURLToPath(new URL("./fixtures/holder.ts", import.meta.url));
 const available = process.platform === "linux" && hasCommand("systemd-socket-activate");
@@ -18,32 +18,6 @@ afterEach(async () => {
     await child.exited;
   }
 });
-
-/** One connection: send a line, read the reply, close. Resolves with the reply or the error code. */
-async function request(port: number): Promise<string> {
-  return new Promise((settle) => {
-    const socket = connect(port, "127.0.0.1");
-    let reply = "";
-    const timer = setTimeout(() => {
-      socket.destroy();
-      settle("TIMEOUT");
-    }, 15_000);
-    socket.setEncoding("utf8");
-    socket.once("connect", () => socket.write("x\n"));
-    socket.on("data", (chunk: string) => {
-      reply += chunk;
-      if (reply.endsWith("\n")) {
-        clearTimeout(timer);
-        socket.end();
-        settle(reply);
-      }
-    });
-    socket.once("error", (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      settle(error.code ?? "ERROR");
-    });
-  });
-}
 
 describe.runIf(available)("restart under socket activation", () => {
   it("refuses zero connections while the service restarts twice under a bounded client loop", async () => {
@@ -60,11 +34,11 @@ describe.runIf(available)("restart under socket activation", () => {
       while (next < total) {
         const i = next++;
         if (restarts.includes(i)) holder.kill("SIGHUP");
-        results.push(await request(port));
+        results.push(await lineExchange(port, "x"));
       }
     };
     // The first request is what makes systemd-socket-activate exec the holder.
-    results.push(await request(port));
+    results.push(await lineExchange(port, "x"));
     await holder.event("ready");
     await Promise.all(Array.from({ length: concurrency }, worker));
     const counts: Record<string, number> = {};

@@ -3,7 +3,7 @@
 export { hasCommand, SOURCE_ARGS } from "./child.ts";
 export { buildExampleIfNeeded, startAnnounced, type Announced, type ExampleBuild } from "./examples.ts";
 export { abstractName, socketDir, staleSocket, type SocketDir } from "./files.ts";
-export { closed, readAll, readBytes } from "./net.ts";
+export { closed, lineExchange, readAll, readBytes } from "./net.ts";
 export { BAD_BASE_OPTIONS, captureStderr, invalidField, recordingLogger, type CapturedStderr, type LogRecord, type RecordingLogger } from "./options.ts";
 export {
   CURL,

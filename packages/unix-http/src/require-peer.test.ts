@@ -1,12 +1,10 @@
 import { execFile } from "node:child_process";
 import { chmodSync, existsSync } from "node:fs";
-import { delimiter, join } from "node:path";
-import { accessSync, constants } from "node:fs";
 import { promisify } from "node:util";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { InvalidConfigError, requirePeer, Router, serveUnixHttp, UnsupportedError, type Server } from "@tako/unix-http";
 import { request } from "./test-support.ts";
-import { abstractName, socketDir } from "@tako/test-kit";
+import { abstractName, hasCommand, socketDir } from "@tako/test-kit";
 
 const run = promisify(execFile);
 const dir = socketDir();
@@ -20,20 +18,9 @@ afterEach(async () => {
 });
 afterAll(() => dir.remove());
 
-function onPath(name: string): boolean {
-  return (process.env.PATH ?? "").split(delimiter).some((d) => {
-    try {
-      accessSync(join(d, name), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
 const me = { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 };
 const isRoot = me.uid === 0;
-const haveTools = onPath("curl") && onPath("setpriv");
+const haveTools = hasCommand("curl") && hasCommand("setpriv");
 const NOBODY = ["--reuid=65534", "--regid=65534", "--clear-groups"];
 
 /** The README's admin router: /admin only for root and group `adminGid`; /whoami for everyone. */

@@ -8,8 +8,8 @@ import { BindError, InvalidConfigError, InvalidSocketPathError, type TakoError, 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { bindUnixSocket, bindUnixSocketWith, checkModeApplied, type UnixSocketBinding } from "./bind-unix.ts";
 import { parseSocketPath } from "./socket-path.ts";
-import { connectOutcome, connectUnix, exchange, hasCommand, spawnNode } from "./test-support.ts";
-import { socketDir, staleSocket } from "@tako/test-kit";
+import { connectOutcome, connectUnix, exchange, spawnNode } from "./test-support.ts";
+import { hasCommand, socketDir, staleSocket } from "@tako/test-kit";
 
 let dirs: ReturnType<typeof socketDir>;
 const servers: NetServer[] = [];

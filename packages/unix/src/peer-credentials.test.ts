@@ -4,8 +4,8 @@ import { chmodSync, existsSync } from "node:fs";
 import * as net from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { InvalidConfigError, PeerCredentialsError, resolvePeerCredentials, serveUnix, UnixPeerAddr, unixPeerOf, UnsupportedError, type Server } from "@tako/unix";
-import { connectUnix, exchange, hasCommand } from "./test-support.ts";
-import { socketDir } from "@tako/test-kit";
+import { connectUnix, exchange } from "./test-support.ts";
+import { hasCommand, socketDir } from "@tako/test-kit";
 
 let dirs: ReturnType<typeof socketDir>;
 const running: Server<string>[] = [];

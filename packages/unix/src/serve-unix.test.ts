@@ -14,8 +14,8 @@ import {
   type Server,
   type UnixHandler,
 } from "@tako/unix";
-import { connectOutcome, connectUnix, exchange, readBytes } from "./test-support.ts";
-import { socketDir, staleSocket } from "@tako/test-kit";
+import { connectOutcome, connectUnix, exchange } from "./test-support.ts";
+import { readBytes, socketDir, staleSocket } from "@tako/test-kit";
 
 let dirs: ReturnType<typeof socketDir>;
 const running: Server<string>[] = [];
@@ -63,9 +63,9 @@ describe("serveUnix: serving", () => {
     const second = await connectUnix(path); // queued until the first closes
     const secondReply = exchange(path, "third"); // queued behind it
     first.write("one");
-    expect(await readBytes(first, 8)).toBe("data:one");
+    expect(String(await readBytes(first, 8))).toBe("data:one");
     second.write("two");
-    expect(await readBytes(second, 8)).toBe("data:two");
+    expect(String(await readBytes(second, 8))).toBe("data:two");
     expect(await secondReply).toBe("data:third");
     const lines = dirs.path();
     await serve(lines, async (socket) => {

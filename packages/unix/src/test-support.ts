@@ -1,8 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { accessSync, constants } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { delimiter, join } from "node:path";
 import { SOURCE_ARGS } from "@tako/test-kit";
 
 /** Connects to a Unix socket path (or `\0name`); rejects on error. */
@@ -25,32 +23,6 @@ export async function exchange(path: string, data: string | Buffer): Promise<str
   socket.end(data);
   await closed;
   return Buffer.concat(chunks).toString();
-}
-
-/** Resolves once `n` characters have arrived on `socket` (without consuming or closing it beyond that). */
-export function readBytes(socket: Socket, n: number): Promise<string> {
-  return new Promise((settle, fail) => {
-    let text = "";
-    const onData = (chunk: Buffer) => {
-      text += String(chunk);
-      if (text.length >= n) {
-        cleanup();
-        settle(text);
-      }
-    };
-    const onEnd = () => {
-      cleanup();
-      fail(new Error(`connection ended after ${JSON.stringify(text)}, expected ${n} characters`));
-    };
-    const cleanup = () => {
-      socket.off("data", onData);
-      socket.off("end", onEnd);
-      socket.off("close", onEnd);
-    };
-    socket.on("data", onData);
-    socket.once("end", onEnd);
-    socket.once("close", onEnd);
-  });
 }
 
 /** Resolves with the error a connect to `path` fails with, or "connected". */
@@ -81,18 +53,6 @@ export function spawnNode(script: string, options: ChildOptions = {}) {
 /** Runs a Node child on a script file (TypeScript allowed) with `@tako/*` resolved to source. */
 export function spawnNodeFile(file: string, args: string[] = []) {
   return watchChild([file, ...args], {});
-}
-
-/** Whether a command is on PATH. */
-export function hasCommand(name: string): boolean {
-  return (process.env.PATH ?? "").split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
 }
 
 function watchChild(args: string[], { wrap = [], ...ids }: ChildOptions) {

@@ -1,8 +1,8 @@
 import { existsSync, lstatSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { socketDir } from "@tako/test-kit";
-import { connectUnix, readBytes, spawnNodeFile } from "../src/test-support.ts";
+import { readBytes, socketDir } from "@tako/test-kit";
+import { connectUnix, spawnNodeFile } from "../src/test-support.ts";
 
 const server = fileURLToPath(new URL("./fixtures/drain-server.ts", import.meta.url));
 
@@ -15,10 +15,10 @@ describe("a serveUnix process (signals are sent to a child process, never the te
       await child.waitFor(`listening ${path}`);
       expect(lstatSync(path).mode & 0o777).toBe(0o600);
       const client = await connectUnix(path);
-      expect(await readBytes(client, 6)).toBe("hello\n");
+      expect(String(await readBytes(client, 6))).toBe("hello\n");
       const rest = readBytes(client, 4);
       child.child.kill(name);
-      expect(await rest).toBe("bye\n");
+      expect(String(await rest)).toBe("bye\n");
       const { code, signal } = await child.exit();
       expect(child.err).toBe("");
       expect({ code, signal }).toEqual({ code: 0, signal: null });
