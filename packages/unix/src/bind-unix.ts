@@ -175,7 +175,7 @@ export async function bindUnixSocketWith(server: NetServer, path: UnixAddressInp
 
   const absolute = resolve(target.listenPath);
   const stale = await inspect(absolute, target);
-  const bound = await bindFile(server, target, absolute, stale, mode, backlog, force);
+  const bound = await bindFile({ server, target, absolute, stale, mode, backlog }, force);
   let released: Promise<void> | undefined;
   return {
     address: target.address,
@@ -233,17 +233,22 @@ function probe(path: string): Promise<"live" | "refused" | "gone" | NodeJS.Errno
 
 function ignore(): void {}
 
+/** One socket file to bind: the server, where, what stale file it replaces, its mode and backlog. */
+interface FileBind {
+  readonly server: NetServer;
+  readonly target: SocketPath;
+  /** `target.listenPath`, resolved. */
+  readonly absolute: string;
+  /** The stale socket file found at `absolute`, to unlink (if it is still that file) before binding. */
+  readonly stale: FileId | undefined;
+  readonly mode: number | undefined;
+  readonly backlog: number | undefined;
+}
+
 /** Binds, applies `mode`, puts the socket at `absolute` and returns its id; see {@link bindUnixSocket}. */
-async function bindFile(
-  server: NetServer,
-  target: SocketPath,
-  absolute: string,
-  stale: FileId | undefined,
-  mode: number | undefined,
-  backlog: number | undefined,
-  force: Strategy | undefined,
-): Promise<FileId> {
-  if (force === "direct") return bindDirect(server, target, absolute, stale, mode, backlog);
+async function bindFile(bind: FileBind, force: Strategy | undefined): Promise<FileId> {
+  const { server, target, absolute, stale, mode, backlog } = bind;
+  if (force === "direct") return bindDirect(bind);
   let privateDir: string;
   try {
     privateDir = await mkdtemp(join(dirname(absolute), ".tako-"));
@@ -257,7 +262,7 @@ async function bindFile(
     if (force === "proc-fd" || (force === undefined && Buffer.byteLength(tempPath) > MAX_SOCKET_PATH_BYTES)) {
       if (process.platform !== "linux") {
         await rmdir(privateDir);
-        return await bindDirect(server, target, absolute, stale, mode, backlog);
+        return await bindDirect(bind);
       }
       dirHandle = await open(privateDir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
       tempPath = `/proc/self/fd/${dirHandle.fd}/s`;
@@ -296,14 +301,7 @@ async function bindFile(
 }
 
 /** The fallback: bind at the path itself, then chmod (a brief window with umask permissions). */
-async function bindDirect(
-  server: NetServer,
-  target: SocketPath,
-  absolute: string,
-  stale: FileId | undefined,
-  mode: number | undefined,
-  backlog: number | undefined,
-): Promise<FileId> {
+async function bindDirect({ server, target, absolute, stale, mode, backlog }: FileBind): Promise<FileId> {
   try {
     if (stale !== undefined) await unlinkIfSame(absolute, stale);
     await listen(server, target.listenPath, backlog);
