@@ -7,7 +7,7 @@
  */
 import { FrameTooLargeError, ProtocolError } from "@tako/core";
 import { checkChoice, checkLimit, checkOptions, checkSignal, DEFAULT_MAX_FRAME_SIZE } from "./options.ts";
-import { FrameReader, NEED, type Decoder } from "./reader.ts";
+import { ChunkDecoder, FrameReader, NEED, type Decoder } from "./reader.ts";
 import { END, type FrameSource } from "./source.ts";
 
 /**
@@ -97,12 +97,10 @@ export class Payload {
   }
 }
 
-class PrefixDecoder implements Decoder<Buffer> {
+class PrefixDecoder extends ChunkDecoder implements Decoder<Buffer> {
   readonly #prefix: LengthPrefix;
   readonly #headerSize: number;
   readonly #max: number;
-  #chunk: Buffer = EMPTY;
-  #offset = 0;
   /** -1 while reading the prefix, else the payload length being read. */
   #length = -1;
   /** Prefix bytes received so far (a prefix split across chunks). */
@@ -111,33 +109,29 @@ class PrefixDecoder implements Decoder<Buffer> {
   readonly #payload = new Payload();
 
   constructor(prefix: LengthPrefix, max: number) {
+    super();
     this.#prefix = prefix;
     this.#headerSize = prefix === "varint" ? 0 : FIXED_SIZE[prefix];
     this.#max = max;
   }
 
-  push(chunk: Buffer): void {
-    this.#chunk = chunk;
-    this.#offset = 0;
-  }
-
   next(): Buffer | typeof NEED {
-    const chunk = this.#chunk;
+    const chunk = this.chunk;
     if (this.#length < 0) {
       const size = this.#headerSize;
-      if (size > 0 && this.#headerHave === 0 && chunk.length - this.#offset >= size) {
-        this.#declare(readFixed(this.#prefix, chunk, this.#offset));
-        this.#offset += size;
+      if (size > 0 && this.#headerHave === 0 && chunk.length - this.offset >= size) {
+        this.#declare(readFixed(this.#prefix, chunk, this.offset));
+        this.offset += size;
       } else if (!this.#readHeader(chunk)) return NEED;
     }
     const length = this.#length;
-    const offset = this.#offset;
+    const offset = this.offset;
     if (this.#payload.received === 0 && chunk.length - offset >= length) {
-      this.#offset = offset + length;
+      this.offset = offset + length;
       this.#length = -1;
       return length === 0 ? EMPTY : chunk.subarray(offset, offset + length);
     }
-    this.#offset += this.#payload.add(chunk, offset, length - this.#payload.received);
+    this.offset += this.#payload.add(chunk, offset, length - this.#payload.received);
     if (this.#payload.received < length) return NEED;
     this.#length = -1;
     return this.#payload.take();
@@ -146,8 +140,8 @@ class PrefixDecoder implements Decoder<Buffer> {
   /** Gathers prefix bytes one at a time (a prefix split across chunks, or any varint); true once the length is known. */
   #readHeader(chunk: Buffer): boolean {
     const varint = this.#headerSize === 0;
-    while (this.#offset < chunk.length) {
-      const byte = chunk[this.#offset++] as number;
+    while (this.offset < chunk.length) {
+      const byte = chunk[this.offset++] as number;
       this.#header[this.#headerHave++] = byte;
       if (varint) {
         if ((byte & 0x80) === 0) {
@@ -193,7 +187,7 @@ class PrefixDecoder implements Decoder<Buffer> {
     if (this.#headerHave > 0) rest.push(Buffer.from(this.#header.subarray(0, this.#headerHave)));
     else if (this.#length >= 0) rest.push(encodePrefix(this.#prefix, this.#length));
     rest.push(...this.#payload.parts());
-    if (this.#offset < this.#chunk.length) rest.push(this.#chunk.subarray(this.#offset));
+    if (this.offset < this.chunk.length) rest.push(this.chunk.subarray(this.offset));
     return rest;
   }
 }

@@ -6,7 +6,7 @@
 import { FrameTooLargeError, ProtocolError } from "@tako/core";
 import { Payload } from "./length-prefixed.ts";
 import { checkLimit, checkOptions, checkSignal, DEFAULT_MAX_FRAME_SIZE } from "./options.ts";
-import { FrameReader, NEED, type Decoder } from "./reader.ts";
+import { ChunkDecoder, FrameReader, NEED, type Decoder } from "./reader.ts";
 import { END, type FrameSource } from "./source.ts";
 
 /**
@@ -43,10 +43,8 @@ function showByte(byte: number): string {
   return byte >= 0x20 && byte < 0x7f ? JSON.stringify(String.fromCharCode(byte)) : `0x${byte.toString(16).padStart(2, "0")}`;
 }
 
-class NetstringDecoder implements Decoder<Buffer> {
+class NetstringDecoder extends ChunkDecoder implements Decoder<Buffer> {
   readonly #max: number;
-  #chunk: Buffer = EMPTY;
-  #offset = 0;
   #phase: Phase = Phase.Length;
   #length = 0;
   #digits = 0;
@@ -55,35 +53,31 @@ class NetstringDecoder implements Decoder<Buffer> {
   #ready: Buffer | null = null;
 
   constructor(max: number) {
+    super();
     this.#max = max;
   }
 
-  push(chunk: Buffer): void {
-    this.#chunk = chunk;
-    this.#offset = 0;
-  }
-
   next(): Buffer | typeof NEED {
-    const chunk = this.#chunk;
+    const chunk = this.chunk;
     if (this.#phase === Phase.Length) {
       if (!this.#readLength(chunk)) return NEED;
       this.#phase = Phase.Payload;
     }
     if (this.#phase === Phase.Payload) {
       const length = this.#length;
-      const offset = this.#offset;
+      const offset = this.offset;
       if (this.#payload.received === 0 && chunk.length - offset >= length) {
         this.#ready = length === 0 ? EMPTY : chunk.subarray(offset, offset + length);
-        this.#offset = offset + length;
+        this.offset = offset + length;
       } else {
-        this.#offset += this.#payload.add(chunk, offset, length - this.#payload.received);
+        this.offset += this.#payload.add(chunk, offset, length - this.#payload.received);
         if (this.#payload.received < length) return NEED;
         this.#ready = this.#payload.take();
       }
       this.#phase = Phase.Comma;
     }
-    if (this.#offset >= chunk.length) return NEED;
-    const byte = chunk[this.#offset++] as number;
+    if (this.offset >= chunk.length) return NEED;
+    const byte = chunk[this.offset++] as number;
     if (byte !== COMMA) throw malformed(`expected "," after ${this.#length} payload bytes, got ${showByte(byte)}`);
     const frame = this.#ready as Buffer;
     this.#ready = null;
@@ -95,15 +89,15 @@ class NetstringDecoder implements Decoder<Buffer> {
 
   /** Reads length digits up to the `:`; true once it is read. */
   #readLength(chunk: Buffer): boolean {
-    while (this.#offset < chunk.length) {
-      const byte = chunk[this.#offset++] as number;
+    while (this.offset < chunk.length) {
+      const byte = chunk[this.offset++] as number;
       if (byte >= ZERO && byte <= NINE) {
         if (this.#digits === 1 && this.#length === 0) throw malformed("length with a leading zero");
         this.#length = this.#length * 10 + (byte - ZERO);
         this.#digits++;
         if (this.#length > this.#max) {
           throw new FrameTooLargeError(
-            `netstring declares ${this.#length}${this.#offset < chunk.length && isDigit(chunk[this.#offset] as number) ? "+" : ""} bytes, over maxFrameSize (${this.#max} bytes)`,
+            `netstring declares ${this.#length}${this.offset < chunk.length && isDigit(chunk[this.offset] as number) ? "+" : ""} bytes, over maxFrameSize (${this.#max} bytes)`,
             this.#max,
             this.#length,
           );
@@ -134,7 +128,7 @@ class NetstringDecoder implements Decoder<Buffer> {
     if (this.#phase !== Phase.Length || this.#digits > 0) rest.push(Buffer.from(`${this.#length}${this.#phase === Phase.Length ? "" : ":"}`));
     if (this.#phase === Phase.Payload) rest.push(...this.#payload.parts());
     if (this.#phase === Phase.Comma && this.#ready !== null) rest.push(this.#ready);
-    if (this.#offset < this.#chunk.length) rest.push(this.#chunk.subarray(this.#offset));
+    if (this.offset < this.chunk.length) rest.push(this.chunk.subarray(this.offset));
     return rest;
   }
 }

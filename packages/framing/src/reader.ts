@@ -20,6 +20,21 @@ export interface Decoder<T> {
   rest(): Buffer[];
 }
 
+/**
+ * The part of a decoder that holds the chunk being read and the offset reached in it: `push`
+ * starts the next chunk at 0 (the decoder consumed the previous one before answering NEED).
+ * A {@link Decoder} extends it and reads `chunk` from `offset` in `next()`.
+ */
+export abstract class ChunkDecoder {
+  protected chunk: Buffer = Buffer.alloc(0);
+  protected offset = 0;
+
+  push(chunk: Buffer): void {
+    this.chunk = chunk;
+    this.offset = 0;
+  }
+}
+
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true }) as IteratorReturnResult<undefined>;
 
 /** The iterator the readers return; see {@link lines} for the contract. */
