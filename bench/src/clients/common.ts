@@ -53,6 +53,21 @@ export async function openMany<T>(count: number, concurrency: number, open: (i: 
   return out;
 }
 
+/**
+ * Resolves with `socket` once it connected (rejects on an error before that); errors after the
+ * connect are ignored, as the load loop sees a lost connection its own way.
+ */
+export function connected(socket: net.Socket): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    socket.once("error", reject);
+    socket.once("connect", () => {
+      socket.removeListener("error", reject);
+      socket.on("error", () => {});
+      resolve(socket);
+    });
+  });
+}
+
 /** Connects one socket, resolving once connected (rejects on error). */
 export function connectSocket(options: net.NetConnectOpts): Promise<net.Socket> {
   return new Promise((resolve, reject) => {

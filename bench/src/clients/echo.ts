@@ -10,7 +10,7 @@
 import * as net from "node:net";
 import type { Target } from "../servers/types.ts";
 import { runNative } from "./native.ts";
-import { connectOptions, openMany, sleep, Window, type RunWindow } from "./common.ts";
+import { connected, connectOptions, openMany, sleep, Window, type RunWindow } from "./common.ts";
 
 /** Arguments of the `echo` command. */
 export interface EchoArgs {
@@ -63,32 +63,26 @@ async function runNodeEcho(args: EchoArgs): Promise<EchoResult> {
   const sockets = await openMany(
     args.connections,
     64,
-    () =>
-      new Promise<net.Socket>((resolve, reject) => {
-        let partial = 0; // bytes of the oldest in-flight message received so far
-        const socket: net.Socket = net.connect({
-          ...connectOptions(args.target),
-          onread: {
-            buffer: Buffer.allocUnsafe(Math.max(65536, all.length)),
-            callback(nread: number): boolean {
-              partial += nread;
-              if (partial >= size) {
-                const done = Math.floor(partial / size);
-                partial -= done * size;
-                messages += done;
-                if (running) socket.write(views[done] as Buffer);
-              }
-              return true;
-            },
+    () => {
+      let partial = 0; // bytes of the oldest in-flight message received so far
+      const socket: net.Socket = net.connect({
+        ...connectOptions(args.target),
+        onread: {
+          buffer: Buffer.allocUnsafe(Math.max(65536, all.length)),
+          callback(nread: number): boolean {
+            partial += nread;
+            if (partial >= size) {
+              const done = Math.floor(partial / size);
+              partial -= done * size;
+              messages += done;
+              if (running) socket.write(views[done] as Buffer);
+            }
+            return true;
           },
-        });
-        socket.once("error", reject);
-        socket.once("connect", () => {
-          socket.removeListener("error", reject);
-          socket.on("error", () => {});
-          resolve(socket);
-        });
-      }),
+        },
+      });
+      return connected(socket);
+    },
   );
   // Every connection fills its window, then warm up, then measure.
   for (const socket of sockets) socket.write(views[window] as Buffer);
