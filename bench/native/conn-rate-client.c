@@ -105,19 +105,10 @@ int main(int argc, char **argv) {
   for (int i = 0; i < inflight; i++) open_slot(&slots[i]);
 
   long long done = 0;
-  long long start = now_ns();
-  long long window_start = start + warmup_ns;
-  long long window_end = window_start + duration_ns;
-  long long d0 = 0, cpu0 = 0, t0 = 0;
-  int measuring = 0;
+  struct window w;
+  window_open(&w, warmup_ns, duration_ns);
   struct epoll_event events[MAX_EVENTS];
-  for (;;) {
-    long long now = now_ns();
-    if (!measuring && now >= window_start) {
-      measuring = 1;
-      d0 = done; cpu0 = cpu_us(); t0 = now;
-    }
-    if (now >= window_end) break;
+  while (window_tick(&w, done)) {
     int n = epoll_wait(epfd, events, MAX_EVENTS, 5);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -166,9 +157,9 @@ int main(int argc, char **argv) {
       }
     }
   }
-  long long t1 = now_ns();
-  long long cpu1 = cpu_us();
-  printf("{\"ms\":%.3f,\"cpuMs\":%.3f,\"connections\":%lld}\n", (t1 - t0) / 1e6, (cpu1 - cpu0) / 1e3, done - d0);
+  double ms, cpu_ms;
+  long long counted = window_close(&w, done, &ms, &cpu_ms);
+  printf("{\"ms\":%.3f,\"cpuMs\":%.3f,\"connections\":%lld}\n", ms, cpu_ms, counted);
   for (int i = 0; i < inflight; i++) close(slots[i].fd);
   return 0;
 }

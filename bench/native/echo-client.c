@@ -147,19 +147,10 @@ int main(int argc, char **argv) {
     flush(&cs[i]);
   }
 
-  long long start = now_ns();
-  long long window_start = start + warmup_ns;
-  long long window_end = window_start + duration_ns;
-  long long m0 = 0, cpu0 = 0, t0 = 0;
-  int measuring = 0;
+  struct window w;
+  window_open(&w, warmup_ns, duration_ns);
   struct epoll_event events[MAX_EVENTS];
-  for (;;) {
-    long long now = now_ns();
-    if (!measuring && now >= window_start) {
-      measuring = 1;
-      m0 = messages; cpu0 = cpu_us(); t0 = now;
-    }
-    if (now >= window_end) break;
+  while (window_tick(&w, messages)) {
     int n = epoll_wait(epfd, events, MAX_EVENTS, 5);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -192,10 +183,9 @@ int main(int argc, char **argv) {
       flush(c);
     }
   }
-  long long t1 = now_ns();
-  long long cpu1 = cpu_us();
-  long long m = messages - m0;
-  printf("{\"ms\":%.3f,\"cpuMs\":%.3f,\"messages\":%lld,\"bytes\":%lld}\n", (t1 - t0) / 1e6, (cpu1 - cpu0) / 1e3, m, m * size);
+  double ms, cpu_ms;
+  long long m = window_close(&w, messages, &ms, &cpu_ms);
+  printf("{\"ms\":%.3f,\"cpuMs\":%.3f,\"messages\":%lld,\"bytes\":%lld}\n", ms, cpu_ms, m, m * size);
   for (int i = 0; i < conns; i++) close(cs[i].fd);
   return 0;
 }
