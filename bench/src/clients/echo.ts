@@ -60,30 +60,26 @@ async function runNodeEcho(args: EchoArgs): Promise<EchoResult> {
   const views = Array.from({ length: window + 1 }, (_, k) => all.subarray(0, k * size));
   let messages = 0;
   let running = true;
-  const sockets = await openMany(
-    args.connections,
-    64,
-    () => {
-      let partial = 0; // bytes of the oldest in-flight message received so far
-      const socket: net.Socket = net.connect({
-        ...connectOptions(args.target),
-        onread: {
-          buffer: Buffer.allocUnsafe(Math.max(65536, all.length)),
-          callback(nread: number): boolean {
-            partial += nread;
-            if (partial >= size) {
-              const done = Math.floor(partial / size);
-              partial -= done * size;
-              messages += done;
-              if (running) socket.write(views[done] as Buffer);
-            }
-            return true;
-          },
+  const sockets = await openMany(args.connections, 64, () => {
+    let partial = 0; // bytes of the oldest in-flight message received so far
+    const socket: net.Socket = net.connect({
+      ...connectOptions(args.target),
+      onread: {
+        buffer: Buffer.allocUnsafe(Math.max(65536, all.length)),
+        callback(nread: number): boolean {
+          partial += nread;
+          if (partial >= size) {
+            const done = Math.floor(partial / size);
+            partial -= done * size;
+            messages += done;
+            if (running) socket.write(views[done] as Buffer);
+          }
+          return true;
         },
-      });
-      return connected(socket);
-    },
-  );
+      },
+    });
+    return connected(socket);
+  });
   // Every connection fills its window, then warm up, then measure.
   for (const socket of sockets) socket.write(views[window] as Buffer);
   await sleep(args.warmupMs);

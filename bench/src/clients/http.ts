@@ -59,79 +59,75 @@ export async function runHttp(args: HttpArgs): Promise<HttpResult> {
   let requests = 0;
   let errors = 0;
   let running = true;
-  const sockets = await openMany(
-    args.connections,
-    64,
-    () => {
-      let sentAt = 0;
-      let bodyLeft = 0; // body bytes of the current response still to come
-      let head: Buffer | null = null; // a response head split across reads
-      const complete = () => {
-        requests++;
-        histogram.record(performance.now() - sentAt);
-        if (running) {
-          sentAt = performance.now();
-          socket.write(request);
-        }
-      };
-      // Consumes buf[start, end) of response bytes; returns false on a framing error.
-      const consume = (buf: Buffer, start: number, end: number): boolean => {
-        let off = start;
-        while (off < end) {
-          if (bodyLeft > 0) {
-            const take = Math.min(bodyLeft, end - off);
-            bodyLeft -= take;
-            off += take;
-            if (bodyLeft === 0) complete();
-            continue;
-          }
-          const headEnd = find(buf, CRLFCRLF, off, end);
-          if (headEnd < 0) {
-            const rest = Buffer.from(buf.subarray(off, end));
-            head = head === null ? rest : Buffer.concat([head, rest]);
-            return head.length < 65536;
-          }
-          // Status: "HTTP/1.1 200 ..." -> the digit at off + 9.
-          if (buf[off + 9] !== 0x32) errors++;
-          let at = find(buf, LENGTH_LOWER, off, headEnd);
-          if (at < 0) at = find(buf, LENGTH_UPPER, off, headEnd);
-          if (at < 0) return false;
-          const length = parseLength(buf, at + LENGTH_LOWER.length, headEnd);
-          if (length < 0) return false;
-          off = headEnd + 4;
-          bodyLeft = length;
-          if (length === 0) complete();
-        }
-        return true;
-      };
-      const socket: net.Socket = net.connect({
-        ...connectOptions({ path: args.path }),
-        onread: {
-          buffer: Buffer.allocUnsafe(16384),
-          callback(nread: number, buf: Buffer): boolean {
-            let ok: boolean;
-            if (head !== null) {
-              const joined = Buffer.concat([head, buf.subarray(0, nread)]);
-              head = null;
-              ok = consume(joined, 0, joined.length);
-            } else {
-              ok = consume(buf, 0, nread);
-            }
-            if (!ok) {
-              errors++;
-              socket.destroy();
-            }
-            return true;
-          },
-        },
-      });
-      (socket as net.Socket & { kick?: () => void }).kick = () => {
+  const sockets = await openMany(args.connections, 64, () => {
+    let sentAt = 0;
+    let bodyLeft = 0; // body bytes of the current response still to come
+    let head: Buffer | null = null; // a response head split across reads
+    const complete = () => {
+      requests++;
+      histogram.record(performance.now() - sentAt);
+      if (running) {
         sentAt = performance.now();
         socket.write(request);
-      };
-      return connected(socket);
-    },
-  );
+      }
+    };
+    // Consumes buf[start, end) of response bytes; returns false on a framing error.
+    const consume = (buf: Buffer, start: number, end: number): boolean => {
+      let off = start;
+      while (off < end) {
+        if (bodyLeft > 0) {
+          const take = Math.min(bodyLeft, end - off);
+          bodyLeft -= take;
+          off += take;
+          if (bodyLeft === 0) complete();
+          continue;
+        }
+        const headEnd = find(buf, CRLFCRLF, off, end);
+        if (headEnd < 0) {
+          const rest = Buffer.from(buf.subarray(off, end));
+          head = head === null ? rest : Buffer.concat([head, rest]);
+          return head.length < 65536;
+        }
+        // Status: "HTTP/1.1 200 ..." -> the digit at off + 9.
+        if (buf[off + 9] !== 0x32) errors++;
+        let at = find(buf, LENGTH_LOWER, off, headEnd);
+        if (at < 0) at = find(buf, LENGTH_UPPER, off, headEnd);
+        if (at < 0) return false;
+        const length = parseLength(buf, at + LENGTH_LOWER.length, headEnd);
+        if (length < 0) return false;
+        off = headEnd + 4;
+        bodyLeft = length;
+        if (length === 0) complete();
+      }
+      return true;
+    };
+    const socket: net.Socket = net.connect({
+      ...connectOptions({ path: args.path }),
+      onread: {
+        buffer: Buffer.allocUnsafe(16384),
+        callback(nread: number, buf: Buffer): boolean {
+          let ok: boolean;
+          if (head !== null) {
+            const joined = Buffer.concat([head, buf.subarray(0, nread)]);
+            head = null;
+            ok = consume(joined, 0, joined.length);
+          } else {
+            ok = consume(buf, 0, nread);
+          }
+          if (!ok) {
+            errors++;
+            socket.destroy();
+          }
+          return true;
+        },
+      },
+    });
+    (socket as net.Socket & { kick?: () => void }).kick = () => {
+      sentAt = performance.now();
+      socket.write(request);
+    };
+    return connected(socket);
+  });
   for (const socket of sockets) (socket as net.Socket & { kick: () => void }).kick();
   await sleep(args.warmupMs);
   const window = new Window();

@@ -70,7 +70,6 @@ async function manager(): Promise<{ proc: Proc; path: string }> {
   return { proc, path };
 }
 
-
 beforeAll(() => {
   if (available) buildExampleIfNeeded(build);
 }, 240_000);

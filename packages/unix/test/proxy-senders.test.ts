@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exchange, freePort, proxyDir, skipReason, startHaproxy, startNginx, trickyPayload, type Haproxy, type ProxyProcess } from "@tako/test-kit";
 import { nginxProxyProtocolServer, PING_PONG_CHECK, recordingHandler, sha256, type Seen } from "@tako/test-kit";
-import type { ProxyInfo } from "@tako/core";
 import { serveUnix, UnixPeerAddr, type Server } from "@tako/unix";
 
 const CLIENT = "127.0.0.7";
