@@ -31,6 +31,7 @@ export default defineConfig({
       project("@tako/udp", "packages/udp"),
       project("@tako/unix", "packages/unix"),
       project("@tako/unix-http", "packages/unix-http"),
+      project("@tako/framing", "packages/framing"),
       project("@tako/test-kit", "packages/test-kit"),
       project("@tako/systemd", "packages/systemd"),
       project("examples", "examples", ["examples/*/test/**/*.test.ts", "examples/*/src/**/*.test.ts"]),
