@@ -3,20 +3,21 @@
 // it listens and, after SIGTERM, its drain report.
 //
 //   (forked) worker.js <address> <number>
-import { createInterface } from "node:readline";
+import { lines } from "@tako/framing";
 import { serveTcp, shutdownSignal, type TcpHandler } from "@tako/tcp";
 
 const [address = "127.0.0.1:9001", id = "1"] = process.argv.slice(2);
 const send = (message: object) => process.send?.(message);
 
 const echoLines: TcpHandler = async (socket, _peer, { signal }) => {
-  const lines = createInterface({ input: socket, crlfDelay: Infinity });
   // Shutting down: answer the line in flight, then close; an idle connection gets a second.
   let grace: NodeJS.Timeout | undefined;
-  const onAbort = () => (grace = setTimeout(() => lines.close(), 1_000));
+  const stop = new AbortController(); // ends the line loop at a boundary, a grace period after the drain starts
+  const onAbort = () => (grace = setTimeout(() => stop.abort(), 1_000));
   signal.addEventListener("abort", onAbort, { once: true });
   try {
-    for await (const line of lines) {
+    // Bounded lines: an over-long line (past 64 KiB) ends the connection as a protocol error.
+    for await (const line of lines(socket, { maxLineLength: 65_536, signal: stop.signal })) {
       socket.write(`${id}: ${line}\n`);
       if (signal.aborted) break;
     }

@@ -6,7 +6,7 @@
 // READY=1 once listening, STOPPING=1 when SIGTERM starts the drain, EXTEND_TIMEOUT_USEC while it
 // runs, WATCHDOG=1 at half of WatchdogSec. Prints one line once listening and the drain report as
 // JSON at the end, exits 0.
-import { createInterface } from "node:readline";
+import { lines } from "@tako/framing";
 import { listenFds, notifyLifecycle } from "@tako/systemd";
 import { serveTcp, shutdownSignal, type TcpHandler } from "@tako/tcp";
 
@@ -16,12 +16,13 @@ import { serveTcp, shutdownSignal, type TcpHandler } from "@tako/tcp";
 const GRACE_MS = 1_000;
 
 const echoLines: TcpHandler = async (socket, _peer, { signal }) => {
-  const lines = createInterface({ input: socket, crlfDelay: Infinity });
   let grace: NodeJS.Timeout | undefined;
-  const onAbort = () => (grace = setTimeout(() => lines.close(), GRACE_MS));
+  const stop = new AbortController(); // ends the line loop at a boundary, GRACE_MS after the drain starts
+  const onAbort = () => (grace = setTimeout(() => stop.abort(), GRACE_MS));
   signal.addEventListener("abort", onAbort, { once: true });
   try {
-    for await (const line of lines) {
+    // Bounded lines: an over-long line (past 64 KiB) ends the connection as a protocol error.
+    for await (const line of lines(socket, { maxLineLength: 65_536, signal: stop.signal })) {
       socket.write(`${line}\n`);
       if (signal.aborted) break; // at a line boundary
     }

@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:chil
 import { createSocket } from "node:dgram";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { lines as readLines } from "@tako/framing";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -46,7 +46,7 @@ interface Running {
 function start(address: string): Running {
   const child = spawn(process.execPath, [main, address], { cwd: here, stdio: ["pipe", "pipe", "pipe"] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const lines = readLines(child.stdout, { maxLineLength: 1 << 20 })[Symbol.asyncIterator]();
   return { child, lines, exited };
 }
 

@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { createInterface, type Interface } from "node:readline";
+import { lines as readLines } from "@tako/framing";
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -53,8 +53,6 @@ export interface Announced {
   readonly first: string;
   /** Every stdout line so far, the first included. */
   readonly lines: string[];
-  /** Its stdout, line by line (closes when stdout ends). */
-  readonly reader: Interface;
   readonly exit: Promise<[number | null, NodeJS.Signals | null]>;
   /** Everything written to stderr so far. */
   stderr(): string;
@@ -70,13 +68,15 @@ export async function startAnnounced(command: readonly string[], options: { env?
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   const lines: string[] = [];
-  const reader = createInterface({ input: child.stdout });
   const first = await new Promise<string>((resolve, reject) => {
-    reader.on("line", (line) => {
-      lines.push(line);
-      if (lines.length === 1) resolve(line);
-    });
+    void (async () => {
+      // Bounded like any line reader of ours: a runaway child cannot fill the test's memory.
+      for await (const line of readLines(child.stdout, { maxLineLength: 1 << 20 })) {
+        lines.push(line);
+        if (lines.length === 1) resolve(line);
+      }
+    })().catch(reject);
     void exit.then(([code]) => reject(new Error(`${options.name ?? "the child"} exited ${code} before listening: ${stderr}`)));
   });
-  return { child, first, lines, reader, exit, stderr: () => stderr };
+  return { child, first, lines, exit, stderr: () => stderr };
 }
