@@ -258,7 +258,7 @@ class StreamMachine<Peer, Address> {
       this.logger?.debug({ err: error, kind: this.kind }, "connection lost before its handler started");
       return;
     }
-    if (this.proxy !== undefined && !this.proxy.isDirect(socket)) this.proxy.begin(socket);
+    if (this.proxy !== undefined && !this.proxy.isDirect(socket)) this.proxy.begin(socket, peer);
     else this.serve(socket, handle, peer, this.drain.context);
   }
 

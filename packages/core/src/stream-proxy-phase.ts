@@ -14,7 +14,6 @@ export interface ProxyPhaseHost {
   readonly logger: Logger | undefined;
   readonly drain: Drain;
   readonly handle: ServerHandle<unknown> | undefined;
-  peerOf(socket: net.Socket): unknown;
   /** Runs the handler (counted in `accepted`, tracked by the drain). */
   serve(socket: net.Socket, handle: ServerHandle<unknown>, peer: unknown, ctx: HandlerContext): void;
   /** A slot was freed: the next queued connection may start. */
@@ -66,47 +65,35 @@ export class ProxyHeaderPhase {
     return (socket as MarkedSocket)[kDirect] === true;
   }
 
-  /** Reads the header, then serves the connection or ends it. */
-  begin(socket: net.Socket): void {
+  /** Reads the header, then serves the connection or ends it. `peer` is the socket's own peer, read at accept. */
+  begin(socket: net.Socket, peer: unknown): void {
     this.pending.add(socket);
     startProxyHeaderRead(socket, this.policy.timeout, this.policy.maxHeaderSize, (error, info) => {
       this.pending.delete(socket);
       // The slot passes from the phase to the handler: no onSlotFree.
-      if (error === null && info !== null && this.#serve(socket, info)) return;
-      if (error !== null) this.#report(socket, error);
+      if (error === null && info !== null && this.#serve(socket, info, peer)) return;
+      if (error !== null) this.#report(error, peer);
       socket.destroy();
       this.#host.onSlotFree();
     });
   }
 
   /** Runs the handler with its own context (TCP: peer = the header's source, else the socket peer). */
-  #serve(socket: net.Socket, info: ProxyInfo): boolean {
+  #serve(socket: net.Socket, info: ProxyInfo, socketPeer: unknown): boolean {
     const host = this.#host;
     const handle = host.handle;
     if (handle === undefined || host.drain.draining || socket.destroyed) return false;
-    let peer: unknown;
-    try {
-      peer = host.kind === "tcp" && info.source !== null ? info.source : host.peerOf(socket);
-    } catch (error) {
-      host.logger?.debug({ err: error, kind: host.kind }, "connection lost before its handler started");
-      return false;
-    }
+    const peer = host.kind === "tcp" && info.source !== null ? info.source : socketPeer;
     host.serve(socket, handle, peer, Object.freeze({ signal: host.drain.signal, proxy: info }));
     return true;
   }
 
-  #report(socket: net.Socket, error: Error): void {
+  #report(error: Error, peer: unknown): void {
     const host = this.#host;
     const handle = host.handle;
     if (handle === undefined || host.drain.draining) return;
     if (error instanceof ProtocolError) {
       if (error.code === PROXY_ERROR.CLOSED || error.code === PROXY_ERROR.ABORTED) return;
-      let peer: unknown;
-      try {
-        peer = host.peerOf(socket);
-      } catch {
-        peer = undefined;
-      }
       reportProtocolError(handle, host.kind, host.logger, peer, error);
     } else if (!isPeerGone(error)) {
       host.logger?.debug({ err: error, kind: host.kind }, "connection lost during its PROXY header");
