@@ -1,6 +1,6 @@
 import * as diagnosticsChannel from "node:diagnostics_channel";
 import { CHANNELS, InvalidConfigError, type DrainReport } from "@tako/core";
-import { checkDuration, checkKnownKeys } from "@tako/core/listener";
+import { checkDuration, checkKnownKeys, isThenable } from "@tako/core/listener";
 import { notify, watchdogInterval, type NotifyFields } from "./notify.ts";
 
 /** What {@link notifyLifecycle} needs of a server: any Tako handle (`serveTcp`, `serveUdp`, `serveUnix`, `serveUnixHttp`). */
@@ -42,10 +42,6 @@ export interface Lifecycle extends Disposable {
 
 function isServer(value: unknown): value is LifecycleServer {
   return typeof value === "object" && value !== null && typeof (value as LifecycleServer).shutdown === "function" && (value as LifecycleServer).finished instanceof Promise;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
 }
 
 /**

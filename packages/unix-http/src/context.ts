@@ -49,6 +49,9 @@ export function peerOf(socket: object): UnixPeerAddr {
   return unixPeerOf(socket as Socket, "off");
 }
 
+/** @internal The params of a context with no route parameters (one frozen object for all). */
+export const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** @internal The {@link RequestContext} implementation: `peer` and `extensions` are made only when read. */
 export class Context implements RequestContext {
   params: Readonly<Record<string, string>>;

@@ -1,11 +1,9 @@
 import { STATUS_CODES } from "node:http";
-import type { Context } from "./context.ts";
+import { type Context, EMPTY_PARAMS } from "./context.ts";
 import { ClientGoneError, HttpError, MiddlewareError } from "./errors.ts";
 import { isThenable } from "@tako/core/listener";
 import type { ErrorHandler, Handler, MaybePromise, Middleware, Next } from "./handler.ts";
 import { text, toResponse, type HandlerResult } from "./response.ts";
-
-const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * @internal Turns an error into the error response: reports it unless it is an

@@ -3,15 +3,13 @@ import type { Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
 import { isPeerGone } from "@tako/core";
 import { isThenable, type Counters } from "@tako/core/listener";
-import { Context, type RequestHost } from "./context.ts";
+import { Context, EMPTY_PARAMS, type RequestHost } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import type { MaybePromise } from "./handler.ts";
 import { NodeRequest, type RequestSource } from "./node-request.ts";
 import { send, type SendTarget } from "./node-send.ts";
 import type { HandlerResult } from "./response.ts";
 import { kFail, kHandle, type Router } from "./router.ts";
-
-const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** @internal What an exchange needs from its server. */
 export interface ExchangeHost extends RequestHost {
@@ -20,6 +18,8 @@ export interface ExchangeHost extends RequestHost {
   readonly keepAlive: boolean;
   readonly draining: boolean;
   readonly signal: AbortSignal;
+  /** The body size limit (`maxBodySize`). */
+  readonly limit: number;
   /** Tracks the exchange in the drain until its response has closed. */
   track(exchange: Exchange): void;
 }
@@ -43,14 +43,14 @@ export class Exchange extends Context implements RequestSource, SendTarget {
   readonly #length: number;
   #failedOnce = false;
 
-  constructor(server: ExchangeHost, req: IncomingMessage, res: ServerResponse | Http2ServerResponse, socket: Socket, h2: boolean, limit: number) {
+  constructor(server: ExchangeHost, req: IncomingMessage, res: ServerResponse | Http2ServerResponse, socket: Socket, h2: boolean) {
     super(EMPTY_PARAMS, server.signal, server, undefined, socket);
     this.#server = server;
     this.req = req;
     this.res = res as ServerResponse;
     this.h2 = h2;
     this.head = req.method === "HEAD";
-    this.limit = limit;
+    this.limit = server.limit;
     this.#length = h2
       ? (req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders
         ? 0
@@ -103,10 +103,7 @@ export class Exchange extends Context implements RequestSource, SendTarget {
     // kernel in full was never in flight across a tick: it needs no unit (the common fast path).
     if (isThenable<HandlerResult>(result)) {
       server.track(this);
-      result.then(
-        (value) => this.write(value),
-        (error: unknown) => this.failed(error),
-      );
+      this.reply(result);
       return;
     }
     this.write(result);

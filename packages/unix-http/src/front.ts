@@ -38,11 +38,6 @@ export class ConnectionFront {
     this.#direct = init.prelude === undefined && (init.http1 === undefined || init.h2c === undefined) ? (init.http1 ?? init.h2c) : undefined;
   }
 
-  /** Connections still in the prelude or the sniff. */
-  get pending(): number {
-    return this.#pending.size;
-  }
-
   readonly accept = (socket: Socket): void => {
     if (this.#direct !== undefined) {
       this.#direct(socket);

@@ -48,11 +48,6 @@ export class H2Side {
     this.server.on("sessionError", (error: Error, session: Http2Session) => init.onSessionError(error, this.#sockets.get(session)));
   }
 
-  /** Open HTTP/2 connections. */
-  get sessions(): number {
-    return this.#sessions.size;
-  }
-
   /** Serves a socket that sent the HTTP/2 preface (or any socket, with `protocols: ["h2c"]`). */
   readonly accept = (socket: Socket): void => {
     this.#incoming = socket;

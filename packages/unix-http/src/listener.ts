@@ -24,8 +24,11 @@ export interface ListenerInit {
   readonly credentials: PeerCredentialsMode;
   readonly http1: boolean;
   readonly h2c: boolean;
-  /** The PROXY header reader (when `proxyProtocol` is set). */
-  readonly prelude: ((socket: Socket, signal: AbortSignal) => Promise<void>) | undefined;
+  /**
+   * The PROXY header reader (when `proxyProtocol` is set). No drain signal: the drain's first
+   * step closes every connection still in the prelude (`closePending`) before the signal aborts.
+   */
+  readonly prelude: ((socket: Socket) => Promise<void>) | undefined;
 }
 
 /**
@@ -50,7 +53,6 @@ export class UnixHttpListener implements ExchangeHost, UpgradeHost {
   readonly limit: number;
   readonly keepAlive: boolean;
   readonly webSockets = new Set<WebSocket>();
-  readonly handshakeHeaders = new WeakMap<object, Headers>();
   readonly #config: Readonly<ServerConfig>;
   readonly #credentials: PeerCredentialsMode;
   /** HTTP/1.1 responses of the requests tracked by the drain (deleted when each closes). */
@@ -93,12 +95,11 @@ export class UnixHttpListener implements ExchangeHost, UpgradeHost {
       });
     }
     const http = this.#http;
-    const prelude = init.prelude;
     this.#front = new ConnectionFront({
       http1: http === undefined ? undefined : (socket) => http.emit("connection", socket),
       h2c: this.#h2?.accept,
       sniffTimeout: config.headersTimeout > 0 ? Math.min(Math.ceil(config.headersTimeout), 10_000) : 10_000,
-      prelude: prelude === undefined ? undefined : (socket) => prelude(socket, this.drain.signal),
+      prelude: init.prelude,
       onPreludeError: (socket, error) => this.#protocolError(error, socket),
     });
     this.#net.on("connection", this.#onConnection);
@@ -244,7 +245,7 @@ export class UnixHttpListener implements ExchangeHost, UpgradeHost {
 
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     try {
-      new Exchange(this, req, res, req.socket, false, this.limit).run();
+      new Exchange(this, req, res, req.socket, false).run();
     } catch (error) {
       // A fault of ours, not of a handler (those are caught inside): never let it stop the server.
       this.report(error, peerOf(req.socket));
@@ -254,7 +255,7 @@ export class UnixHttpListener implements ExchangeHost, UpgradeHost {
 
   #onH2Request(req: Http2ServerRequest, res: Http2ServerResponse, socket: Socket): void {
     try {
-      const exchange = new Exchange(this, req as unknown as IncomingMessage, res, socket, true, this.limit);
+      const exchange = new Exchange(this, req as unknown as IncomingMessage, res, socket, true);
       if (headerListSize(req.rawHeaders) > this.#config.maxHeaderSize) {
         exchange.reply(this.router[kFail](new HttpError(431, "the request's headers are over the size limit"), exchange.request, exchange));
         return;

@@ -4,7 +4,6 @@ import { compileRouter } from "rou3/compiler";
 import { DuplicateRouteError, InvalidRouteError } from "./errors.ts";
 import type { Handler, Middleware } from "./handler.ts";
 import { translatePath } from "./route-path.ts";
-import type { WebSocketRoute } from "./websocket.ts";
 
 /** HTTP method token (RFC 9110). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -28,19 +27,16 @@ export class Route {
   readonly handler: Handler;
   /** @internal The `{*rest}` parameter's name, if the route has one. */
   readonly catchAll: string | undefined;
-  /** @internal The WebSocket endpoint, for a `router.ws()` route. */
-  readonly webSocket: WebSocketRoute | undefined;
   readonly #middleware: Middleware[] = [];
   #chain: readonly Middleware[] = NO_MIDDLEWARE;
   #chainVersion = -1;
 
   /** @internal */
-  constructor(method: string, path: string, handler: Handler, catchAll: string | undefined, webSocket?: WebSocketRoute) {
+  constructor(method: string, path: string, handler: Handler, catchAll: string | undefined) {
     this.method = method;
     this.path = path;
     this.handler = handler;
     this.catchAll = catchAll;
-    this.webSocket = webSocket;
   }
 
   /** Adds middleware that runs for this route only, after the global ones, in the order added. */
@@ -81,15 +77,9 @@ export class RouteTable {
   readonly #methods = new Set<string>();
   #find: Finder | undefined;
   #hasHeadRoutes = false;
-  #webSockets = 0;
-
-  /** Whether any `router.ws()` route is registered. */
-  get hasWebSockets(): boolean {
-    return this.#webSockets > 0;
-  }
 
   /** Registers a route; throws {@link InvalidRouteError} or {@link DuplicateRouteError}. */
-  add(method: string, path: string, handler: Handler, webSocket?: WebSocketRoute): Route {
+  add(method: string, path: string, handler: Handler): Route {
     if (typeof method !== "string" || (method !== "*" && !TOKEN.test(method))) {
       throw new InvalidRouteError(`invalid HTTP method ${JSON.stringify(method)}`);
     }
@@ -109,7 +99,7 @@ export class RouteTable {
         throw new DuplicateRouteError(`${upper === "*" ? "ALL" : upper} ${path} is already registered (as a path matching the same requests)`);
       }
     }
-    const route = new Route(upper, path, handler, translated.catchAll, webSocket);
+    const route = new Route(upper, path, handler, translated.catchAll);
     try {
       addRoute(this.#routes, rouMethod, translated.pattern, route);
     } catch (error) {
@@ -123,7 +113,6 @@ export class RouteTable {
       else this.#registered.set(slot, [translated.pattern]);
     }
     if (upper === "HEAD") this.#hasHeadRoutes = true;
-    if (webSocket !== undefined) this.#webSockets++;
     this.#methods.add(upper);
     this.#find = undefined;
     return route;

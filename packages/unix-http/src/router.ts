@@ -1,5 +1,5 @@
 import { channels, checkFunction, checkLogger, isThenable } from "@tako/core/listener";
-import { Context, type RequestHost } from "./context.ts";
+import { Context, EMPTY_PARAMS, type RequestHost } from "./context.ts";
 import { decodeParams, failWith, runChain } from "./dispatch.ts";
 import { HttpError } from "./errors.ts";
 import type { ErrorHandler, Handler, MaybePromise, Middleware, RouterFetchInit, RouterOptions } from "./handler.ts";
@@ -11,14 +11,10 @@ import { WebSocketRoute, type WebSocketHandler, type WebSocketRouteOptions } fro
 export type { ErrorHandler, Handler, MaybePromise, Middleware, Next, RouterFetchInit, RouterOptions } from "./handler.ts";
 export { Route } from "./route-table.ts";
 
-const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
-
 /** @internal Symbols for the server's access to the router. */
 export const kHandle = Symbol("tako.router.handle");
 /** @internal */
 export const kFail = Symbol("tako.router.fail");
-/** @internal */
-export const kTable = Symbol("tako.router.table");
 
 /**
  * Routes HTTP requests to handlers, matched by rou3. Paths use Tako syntax: `{name}` (or
@@ -53,11 +49,6 @@ export class Router {
         else process.stderr.write(`[tako] unix-http handler failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       },
     };
-  }
-
-  /** @internal The route table (the server asks it whether WebSocket routes exist). */
-  get [kTable](): RouteTable {
-    return this.#table;
   }
 
   /**
@@ -133,7 +124,7 @@ export class Router {
    */
   ws<P extends string>(path: P, handler: WebSocketHandler<PathParams<P>>, options: WebSocketRouteOptions = {}): Route {
     const endpoint = new WebSocketRoute(handler as WebSocketHandler, options);
-    return this.#table.add("GET", path, (_req, ctx) => endpoint.answer(ctx as Context), endpoint);
+    return this.#table.add("GET", path, (_req, ctx) => endpoint.answer(ctx as Context));
   }
 
   /**

@@ -127,8 +127,8 @@ export async function serveUnixHttp(path: UnixAddressInput, router: Router, opti
     prelude:
       policy === undefined
         ? undefined
-        : async (socket: Socket, drainSignal: AbortSignal) => {
-            rememberProxyInfo(socket, await readProxyHeader(socket, { timeout: policy.timeout, maxHeaderSize: policy.maxHeaderSize, signal: drainSignal }));
+        : async (socket: Socket) => {
+            rememberProxyInfo(socket, await readProxyHeader(socket, { timeout: policy.timeout, maxHeaderSize: policy.maxHeaderSize }));
           },
   });
   await listener.bind(path, bindOptions, signal);

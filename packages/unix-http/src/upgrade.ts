@@ -3,13 +3,12 @@ import type { Socket } from "node:net";
 import { ProtocolError, type Logger } from "@tako/core";
 import { isThenable, reportProtocolError, type Counters, type Drain, type ServerHandle } from "@tako/core/listener";
 import type { WebSocket } from "ws";
-import { Context, type RequestHost } from "./context.ts";
+import { Context, EMPTY_PARAMS, type RequestHost } from "./context.ts";
 import { NodeRequest, type RequestSource } from "./node-request.ts";
 import { rawBodyOf, toResponse } from "./response.ts";
 import { kFail, kHandle, type Router } from "./router.ts";
-import { kUpgrade, UpgradeAccepted } from "./websocket.ts";
+import { handshakeHeaders, kUpgrade, UpgradeAccepted } from "./websocket.ts";
 
-const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 /** The most of a refusal's body written on an upgrade connection (a refusal is a short answer). */
 const MAX_REFUSAL_BODY = 64 * 1024;
 
@@ -23,8 +22,6 @@ export interface UpgradeHost extends RequestHost {
   readonly limit: number;
   /** The open WebSockets (each gets close 1001 when the drain starts). */
   readonly webSockets: Set<WebSocket>;
-  /** Extra handshake headers set by middleware, per request. */
-  readonly handshakeHeaders: WeakMap<object, Headers>;
 }
 
 /** @internal The context (and Request source) of an HTTP/1.1 upgrade request. */
@@ -87,14 +84,14 @@ export function serveUpgrade(host: UpgradeHost, req: IncomingMessage, socket: So
 async function accept(host: UpgradeHost, x: UpgradeExchange, accepted: UpgradeAccepted, head: Buffer): Promise<void> {
   const { socket, req } = x;
   const route = accepted.route;
-  const wss = await route.server(host.handshakeHeaders);
+  const wss = await route.server();
   if (socket.destroyed) return;
   if (host.drain.draining) {
     await writeRefusal(socket, new Response("the server is shutting down", { status: 503 }), false);
     return;
   }
   const extra = new Headers(accepted.headers);
-  if ([...extra.keys()].length > 0) host.handshakeHeaders.set(req, extra);
+  if (!extra.keys().next().done) handshakeHeaders.set(req, extra);
   // ws answers a malformed handshake (bad key or version) with 400 itself and closes the socket.
   wss.handleUpgrade(req, socket, head, (ws) => {
     host.webSockets.add(ws);

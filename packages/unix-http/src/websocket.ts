@@ -45,6 +45,12 @@ export function loadWs(): Promise<WsModule> {
   return (wsModule ??= import("ws"));
 }
 
+/**
+ * @internal Extra 101 headers middleware set, per upgrade request. One map for the module: a
+ * route's `ws` server (cached on the route) reads it whichever listener serves the Router.
+ */
+export const handshakeHeaders = new WeakMap<object, Headers>();
+
 /** @internal A `router.ws()` endpoint: its handler, its limit, and its `ws` server (made on first upgrade). */
 export class WebSocketRoute {
   readonly handler: WebSocketHandler;
@@ -72,11 +78,11 @@ export class WebSocketRoute {
   }
 
   /** The `ws` server of this route (no HTTP server of its own; deflate off; no client tracking, the drain tracks them). */
-  server(extraHeaders: WeakMap<object, Headers>): Promise<WebSocketServer> {
+  server(): Promise<WebSocketServer> {
     return (this.#server ??= loadWs().then(({ WebSocketServer }) => {
       const wss = new WebSocketServer({ noServer: true, maxPayload: this.maxPayload, perMessageDeflate: false, clientTracking: false });
       wss.on("headers", (headers, req) => {
-        const extra = extraHeaders.get(req);
+        const extra = handshakeHeaders.get(req);
         if (extra !== undefined) for (const [name, value] of extra) headers.push(`${name}: ${value}`);
       });
       return wss;
