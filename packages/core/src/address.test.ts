@@ -1,6 +1,7 @@
+import * as net from "node:net";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { formatAddress, parseAddress, toSocketAddress } from "./address.ts";
+import { formatAddress, parseAddress, peerAddressOf, toSocketAddress } from "./address.ts";
 import { InvalidAddressError, TakoError } from "./errors.ts";
 
 describe("parseAddress", () => {
@@ -100,5 +101,57 @@ describe("toSocketAddress", () => {
     expect(toSocketAddress({ address: "::1", port: 5, family: "IPv6" })).toEqual({ address: "::1", port: 5, family: "IPv6" });
     expect(toSocketAddress({ address: "127.0.0.1", port: 5, family: 4 })).toEqual({ address: "127.0.0.1", port: 5, family: "IPv4" });
     expect(toSocketAddress({ address: "::ffff:1.2.3.4", port: 5 })).toEqual({ address: "::ffff:1.2.3.4", port: 5, family: "IPv6" });
+  });
+});
+
+describe("peerAddressOf", () => {
+  /** Accepts one connection from a client bound to `local`, and returns what peerAddressOf read and the client's own address. */
+  async function acceptOne(host: string, local: string) {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
+    const client = net.connect({ host, port: (server.address() as net.AddressInfo).port, localAddress: local });
+    await new Promise<void>((resolve, reject) => client.once("connect", resolve).once("error", reject));
+    const socket = await accepted;
+    const peer = peerAddressOf(socket);
+    const cached = (socket as unknown as { _peername?: unknown })._peername;
+    const expected = { address: client.localAddress, port: client.localPort, family: client.localFamily };
+    client.destroy();
+    socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+    return { peer, cached, expected };
+  }
+
+  it("reads the client's address and port (IPv4) without building Node's remoteAddress cache", async () => {
+    const { peer, cached, expected } = await acceptOne("127.0.0.1", "127.0.0.7");
+    expect(peer).toEqual(expected);
+    expect(peer.address).toBe("127.0.0.7");
+    // Node's own socket.remoteAddress cache (`_peername`) is left unbuilt: one object per connection.
+    expect(cached).toBeUndefined();
+  });
+
+  it("reads an IPv6 peer", async () => {
+    const { peer, expected } = await acceptOne("::1", "::1");
+    expect(peer).toEqual({ ...expected, family: "IPv6" });
+  });
+
+  it("gives consecutive peers from one address the same string, each its own object", async () => {
+    const a = await acceptOne("127.0.0.1", "127.0.0.1");
+    const b = await acceptOne("127.0.0.1", "127.0.0.1");
+    expect(a.peer).not.toBe(b.peer);
+    expect(a.peer.port).not.toBe(b.peer.port);
+    expect(b.peer.address).toBe("127.0.0.1");
+  });
+
+  it("gives the empty address for a socket whose peer is gone, and falls back to remoteAddress without a handle", async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
+    const client = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+    const socket = await accepted;
+    socket.destroy();
+    expect(peerAddressOf(socket)).toEqual({ address: "", port: 0, family: "IPv4" });
+    client.destroy();
+    await new Promise((resolve) => server.close(resolve));
   });
 });

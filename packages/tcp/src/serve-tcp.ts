@@ -14,7 +14,7 @@ import {
   type ShutdownSignal,
   type SocketAddress,
 } from "@tako/core";
-import { assertReusePort, checkListenFd, isFdAddress, listenOnFd, serveStream, toSocketAddress, unsupportedFeature } from "@tako/core/listener";
+import { assertReusePort, checkListenFd, isFdAddress, listenOnFd, peerAddressOf, serveStream, toSocketAddress, unsupportedFeature } from "@tako/core/listener";
 import { validateTcpOptions, type ServeTcpOptions } from "./options.ts";
 
 /**
@@ -40,10 +40,6 @@ import { validateTcpOptions, type ServeTcpOptions } from "./options.ts";
  * ```
  */
 export type TcpHandler = (socket: net.Socket, peer: SocketAddress, ctx: HandlerContext) => Promise<void> | void | unknown;
-
-function peerOf(socket: net.Socket): SocketAddress {
-  return toSocketAddress({ address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily });
-}
 
 function listen(server: net.Server, address: ListenAddress, options: ServeTcpOptions): Promise<{ address: SocketAddress }> {
   return new Promise((resolve, reject) => {
@@ -141,7 +137,7 @@ export async function serveTcp(addr: TcpAddressInput, handler: TcpHandler, optio
     handler,
     options,
     bind: (s) => (inherited !== undefined ? listenInherited(s, inherited, options) : listen(s, address as ListenAddress, options)),
-    peerOf,
+    peerOf: peerAddressOf,
   });
 }
 
