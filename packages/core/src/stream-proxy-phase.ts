@@ -1,4 +1,5 @@
 import type * as net from "node:net";
+import type { SocketAddress } from "./address.ts";
 import type { Drain, HandlerContext } from "./drain.ts";
 import { isPeerGone, ProtocolError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
@@ -53,6 +54,8 @@ export class ProxyHeaderPhase {
    * left; not counted as a refusal), else `"ok"`.
    */
   admit(socket: net.Socket): "ok" | "reject" | "gone" {
+    // Without a trusted list the address decides nothing: not read here (the peer is read once, later).
+    if (this.policy.everyone) return "ok";
     const address = socket.remoteAddress;
     const decision = this.policy.decide(address);
     if (decision === "reject") return address === undefined && this.#host.kind === "tcp" ? "gone" : "reject";
@@ -68,7 +71,9 @@ export class ProxyHeaderPhase {
   /** Reads the header, then serves the connection or ends it. `peer` is the socket's own peer, read at accept. */
   begin(socket: net.Socket, peer: unknown): void {
     this.pending.add(socket);
-    startProxyHeaderRead(socket, this.policy.timeout, this.policy.maxHeaderSize, (error, info) => {
+    // TCP: the header's `via` is the socket's peer, already read; Unix sockets have none.
+    const via = this.#host.kind === "tcp" && (peer as SocketAddress).address !== "" ? (peer as SocketAddress) : null;
+    startProxyHeaderRead(socket, this.policy.timeout, this.policy.maxHeaderSize, via, (error, info) => {
       this.pending.delete(socket);
       // The slot passes from the phase to the handler: no onSlotFree.
       if (error === null && info !== null && this.#serve(socket, info, peer)) return;

@@ -21,6 +21,8 @@ export interface ProxyPolicy {
   readonly timeout: number;
   /** Largest v2 header accepted, bytes. */
   readonly maxHeaderSize: number;
+  /** Whether every connection must send a header (no `trusted` list): `decide` then ignores the address. */
+  readonly everyone: boolean;
   /** What to do with a connection from `remoteAddress` (`undefined` for Unix sockets). */
   decide(remoteAddress: string | undefined): "require" | "direct" | "reject";
 }
@@ -48,7 +50,7 @@ function requireAll(): "require" {
  */
 export function resolveProxyProtocolOption(value: unknown, { allowTrusted, field }: { readonly allowTrusted: boolean; readonly field: string }): ProxyPolicy | undefined {
   if (value === undefined || value === false) return undefined;
-  if (value === true) return { timeout: DEFAULT_PROXY_TIMEOUT, maxHeaderSize: DEFAULT_MAX_HEADER_SIZE, decide: requireAll };
+  if (value === true) return { timeout: DEFAULT_PROXY_TIMEOUT, maxHeaderSize: DEFAULT_MAX_HEADER_SIZE, everyone: true, decide: requireAll };
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new InvalidConfigError(
       field,
@@ -75,7 +77,7 @@ export function resolveProxyProtocolOption(value: unknown, { allowTrusted, field
   }
   if (o.trusted === undefined) {
     if (o.untrusted !== undefined) throw new InvalidConfigError(`${field}.untrusted`, `${field}.untrusted needs a trusted list: without one every connection must send a header`);
-    return { timeout, maxHeaderSize, decide: requireAll };
+    return { timeout, maxHeaderSize, everyone: true, decide: requireAll };
   }
   if (!Array.isArray(o.trusted)) throw new InvalidConfigError(`${field}.trusted`, `${field}.trusted must be an array of IP addresses and CIDRs; got ${typeof o.trusted}`);
   if (o.trusted.length === 0)
@@ -85,6 +87,7 @@ export function resolveProxyProtocolOption(value: unknown, { allowTrusted, field
   return {
     timeout,
     maxHeaderSize,
+    everyone: false,
     decide: (remoteAddress) => (trusted.has(remoteAddress) ? "require" : otherwise),
   };
 }

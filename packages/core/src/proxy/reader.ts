@@ -1,5 +1,5 @@
 import type * as net from "node:net";
-import { toSocketAddress } from "../address.ts";
+import { type SocketAddress, toSocketAddress } from "../address.ts";
 import { checkDuration } from "../check.ts";
 import { InvalidConfigError, ProtocolError } from "../errors.ts";
 import { DEFAULT_MAX_HEADER_SIZE, PROXY_ERROR } from "./constants.ts";
@@ -38,10 +38,13 @@ class HeaderRead {
   readonly socket: ReadingSocket;
   readonly parser: ProxyHeaderParser;
   readonly callback: HeaderCallback;
+  /** The socket's own peer, when the caller has read it (`null`: none, a Unix socket); else read at the end. */
+  readonly via: SocketAddress | null | undefined;
   timer: NodeJS.Timeout | undefined;
 
-  constructor(socket: ReadingSocket, timeout: number, maxHeaderSize: number, callback: HeaderCallback) {
+  constructor(socket: ReadingSocket, timeout: number, maxHeaderSize: number, via: SocketAddress | null | undefined, callback: HeaderCallback) {
     this.socket = socket;
+    this.via = via;
     this.parser = new ProxyHeaderParser(maxHeaderSize);
     this.callback = callback;
     socket[kReader] = this;
@@ -70,7 +73,12 @@ class HeaderRead {
         return;
       }
       if (result === null) continue;
-      const via = typeof socket.remoteAddress === "string" ? toSocketAddress({ address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily }) : null;
+      const via =
+        this.via !== undefined
+          ? this.via
+          : typeof socket.remoteAddress === "string"
+            ? toSocketAddress({ address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily })
+            : null;
       const info: ProxyInfo = via === null ? result.info : { ...result.info, via };
       // Detach first: unshift must not re-enter our 'readable' listener.
       this.detach();
@@ -108,11 +116,12 @@ class HeaderRead {
 }
 
 /**
- * Starts reading a PROXY header from `socket`; `callback` runs once. Returns a function that
- * cancels the read (the callback is not called then). The caller validated the options.
+ * Starts reading a PROXY header from `socket`; `callback` runs once. `via` is the socket's peer
+ * when the caller has read it already (`null` for none), `undefined` to read it here. Returns a
+ * function that cancels the read (the callback is not called then). The caller validated the options.
  */
-export function startProxyHeaderRead(socket: net.Socket, timeout: number, maxHeaderSize: number, callback: HeaderCallback): () => void {
-  const read = new HeaderRead(socket as ReadingSocket, timeout, maxHeaderSize, callback);
+export function startProxyHeaderRead(socket: net.Socket, timeout: number, maxHeaderSize: number, via: SocketAddress | null | undefined, callback: HeaderCallback): () => void {
+  const read = new HeaderRead(socket as ReadingSocket, timeout, maxHeaderSize, via, callback);
   if (socket.destroyed) read.closed();
   return () => {
     if ((socket as ReadingSocket)[kReader] === read) read.detach();
@@ -178,7 +187,7 @@ export function readProxyHeader(socket: net.Socket, options: ReadProxyHeaderOpti
       settled = true;
       reject(aborted());
     };
-    const cancel = startProxyHeaderRead(socket, timeout, max, (error, info) => {
+    const cancel = startProxyHeaderRead(socket, timeout, max, undefined, (error, info) => {
       settled = true;
       signal?.removeEventListener("abort", onAbort);
       if (error) reject(error);
