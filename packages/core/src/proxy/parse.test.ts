@@ -1,6 +1,7 @@
 // The receiver rules of HAProxy's doc/proxy-protocol.txt, one test each, on hand-built bytes.
 import { describe, expect, it } from "vitest";
 import { ProtocolError } from "../errors.ts";
+import { encodeProxyHeader } from "./encode.ts";
 import { parseProxyHeader } from "./parse.ts";
 import { INET6_BLOCK, INET_BLOCK, SIG, tlv, v2, v2WithTlvs } from "./test-vectors.ts";
 
@@ -39,6 +40,20 @@ describe("detection by signature, never a guess", () => {
   });
 });
 
+describe("headers without TLVs", () => {
+  it("share one frozen TLVs object whose raw map refuses writes", () => {
+    const a = parseProxyHeader(Buffer.from("PROXY TCP4 192.0.2.1 192.0.2.2 1111 2222\r\n")).info.tlvs;
+    const b = parseProxyHeader(encodeProxyHeader({ version: 2, source: { address: "192.0.2.1", port: 1 }, destination: { address: "192.0.2.2", port: 2 } })).info.tlvs;
+    expect(a).toBe(b);
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(a.raw.size).toBe(0);
+    expect(() => (a.raw as Map<number, Buffer>).set(1, Buffer.from("x"))).toThrow(TypeError);
+    expect(() => (a.raw as Map<number, Buffer>).delete(1)).toThrow(TypeError);
+    expect(() => (a.raw as Map<number, Buffer>).clear()).toThrow(TypeError);
+    expect(a.raw.size).toBe(0);
+  });
+});
+
 describe("v1", () => {
   it("parses TCP4 and TCP6 lines, and reports the length including CRLF", () => {
     const line = "PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n";
@@ -52,7 +67,9 @@ describe("v1", () => {
       destination: { address: "192.168.0.11", port: 443, family: "IPv4" },
       via: null,
     });
-    expect(info.tlvs).toEqual({ alpn: null, authority: null, uniqueId: null, ssl: null, netns: null, raw: new Map() });
+    const { raw, ...named } = info.tlvs;
+    expect(named).toEqual({ alpn: null, authority: null, uniqueId: null, ssl: null, netns: null });
+    expect(raw.size).toBe(0);
     const six = v1("PROXY TCP6 2001:DB8:0:0:0:0:0:1 ::ffff:10.0.0.1 1 65535\r\n").info;
     expect(six.source).toEqual({ address: "2001:db8::1", port: 1, family: "IPv6" });
     expect(six.destination).toEqual({ address: "::ffff:10.0.0.1", port: 65535, family: "IPv6" });

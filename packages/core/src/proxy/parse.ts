@@ -1,3 +1,4 @@
+import type { SocketAddress } from "../address.ts";
 import { InvalidConfigError, ProtocolError } from "../errors.ts";
 import { DEFAULT_MAX_HEADER_SIZE, PROXY_ERROR, V2_FIXED, V2_MAX } from "./constants.ts";
 import type { ProxyInfo } from "./types.ts";
@@ -26,9 +27,9 @@ export function scanProxyHeader(buf: Uint8Array, maxHeaderSize: number): number 
   throw new ProtocolError('invalid PROXY header: neither the v2 signature nor "PROXY " (v1)', { code: PROXY_ERROR.HEADER });
 }
 
-/** Decodes the complete header `buf[0, length)` that {@link scanProxyHeader} measured. */
-export function decodeProxyHeader(buf: Uint8Array, length: number): ProxyInfo {
-  return buf[0] === 0x0d ? decodeV2(buf, length) : decodeV1(buf, length);
+/** Decodes the complete header `buf[0, length)` that {@link scanProxyHeader} measured; `via` goes into the info as is. */
+export function decodeProxyHeader(buf: Uint8Array, length: number, via: SocketAddress | null = null): ProxyInfo {
+  return buf[0] === 0x0d ? decodeV2(buf, length, via) : decodeV1(buf, length, via);
 }
 
 /**

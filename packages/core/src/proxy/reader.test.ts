@@ -148,6 +148,43 @@ describe("readProxyHeader", () => {
     expect((await readRest(server)).toString()).toBe("late");
   });
 
+  it("reads sharing a timeout each expire at their own deadline; one that succeeds or fails leaves the others' deadlines as they were", async () => {
+    const timeout = 400;
+    const first = await pair();
+    const started = performance.now();
+    const a = rejection(readProxyHeader(first.server, { timeout })).then((e) => ({ e, at: performance.now() - started }));
+    // A second read 200 ms later (same timeout, so the same deadline list), a third that succeeds
+    // and a fourth that fails at once: both unlink themselves from the middle of the list.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const second = await pair();
+    const b = rejection(readProxyHeader(second.server, { timeout })).then((e) => ({ e, at: performance.now() - started }));
+    const third = await pair();
+    third.client.write(header);
+    const good = readProxyHeader(third.server, { timeout });
+    const fourth = await pair();
+    fourth.client.write("GET / HTTP/1.1\r\n\r\n");
+    const bad = rejection(readProxyHeader(fourth.server, { timeout }));
+    expect((await good).source).toEqual({ address: "198.51.100.9", port: 4000, family: "IPv4" });
+    expect((await bad).code).toBe("ERR_TAKO_PROXY_HEADER");
+    const [ra, rb] = await Promise.all([a, b]);
+    expect([ra.e.code, rb.e.code]).toEqual(["ERR_TAKO_PROXY_TIMEOUT", "ERR_TAKO_PROXY_TIMEOUT"]);
+    expect(ra.at).toBeGreaterThanOrEqual(timeout - 5);
+    // The second expires at its own deadline (~600 ms), not with the first (~400 ms).
+    expect(rb.at).toBeGreaterThanOrEqual(200 + timeout - 5);
+    expect(rb.at - ra.at).toBeGreaterThanOrEqual(150);
+  });
+
+  it("a deadline list that ran empty arms again for the next read", async () => {
+    const done = await pair();
+    done.client.write(header);
+    await readProxyHeader(done.server, { timeout: 250 });
+    const later = await pair();
+    const started = performance.now();
+    const error = await rejection(readProxyHeader(later.server, { timeout: 250 }));
+    expect(error.code).toBe("ERR_TAKO_PROXY_TIMEOUT");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(245);
+  });
+
   it("rejects at once when the signal aborts, and when it was aborted already", async () => {
     const { server } = await pair();
     const controller = new AbortController();

@@ -3,7 +3,7 @@ import { type SocketAddress, toSocketAddress } from "../address.ts";
 import { checkDuration } from "../check.ts";
 import { InvalidConfigError, ProtocolError } from "../errors.ts";
 import { DEFAULT_MAX_HEADER_SIZE, PROXY_ERROR } from "./constants.ts";
-import { checkMaxHeaderSize, ProxyHeaderParser } from "./parse.ts";
+import { checkMaxHeaderSize, decodeProxyHeader, ProxyHeaderParser, scanProxyHeader } from "./parse.ts";
 import type { ProxyInfo } from "./types.ts";
 
 /** Called once with the header, or with why there is none (the socket is left to the caller). */
@@ -30,66 +30,155 @@ function onError(this: ReadingSocket, error: Error): void {
 }
 
 /**
+ * The deadlines of header reads that share one timeout: a FIFO list through the reads (so
+ * deadline order), one timer for its head. A read costs two links and a number, not a Node
+ * `Timeout` per connection; a settled read unlinks itself at once.
+ */
+class Deadlines {
+  readonly timeout: number;
+  head: HeaderRead | undefined;
+  tail: HeaderRead | undefined;
+  timer: NodeJS.Timeout | undefined;
+  /** Inside {@link fire}: reads added by the callbacks it runs wait for its re-arm. */
+  firing = false;
+
+  constructor(timeout: number) {
+    this.timeout = timeout;
+  }
+
+  add(read: HeaderRead): void {
+    read.deadline = performance.now() + this.timeout;
+    read.prev = this.tail;
+    if (this.tail === undefined) this.head = read;
+    else this.tail.next = read;
+    this.tail = read;
+    if (this.timer === undefined && !this.firing) this.timer = setTimeout(this.fire, this.timeout).unref();
+  }
+
+  remove(read: HeaderRead): void {
+    const { prev, next } = read;
+    if (prev === undefined) this.head = next;
+    else prev.next = next;
+    if (next === undefined) this.tail = prev;
+    else next.prev = prev;
+    read.prev = undefined;
+    read.next = undefined;
+    // The timer stays armed while the list is not empty (it re-arms for the new head when it fires).
+    if (this.head === undefined && this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  readonly fire = (): void => {
+    this.timer = undefined;
+    const now = performance.now();
+    // Reads past their deadline expire (each unlinks itself); the oldest left re-arms the timer.
+    this.firing = true;
+    try {
+      while (this.head !== undefined && this.head.deadline <= now + 1) this.head.expire();
+    } finally {
+      this.firing = false;
+    }
+    if (this.head !== undefined) this.timer = setTimeout(this.fire, Math.max(1, Math.ceil(this.head.deadline - now))).unref();
+  };
+}
+
+/** One list per distinct timeout (a listener's reads all share its policy's). */
+const deadlinesByTimeout = new Map<number, Deadlines>();
+
+/**
  * One header read on one socket: chunks with `socket.read()` on 'readable' (never byte by byte),
- * one deadline for the whole header (armed once, cleared when it settles), exactly the header
- * consumed and the rest `unshift`ed back in front of whatever is still buffered.
+ * one deadline for the whole header (set once, gone when it settles), exactly the header
+ * consumed and the rest `unshift`ed back in front of whatever is still buffered. A header that
+ * arrives whole in the first chunk (what proxies send) is decoded from that chunk directly;
+ * only a header split across reads takes a {@link ProxyHeaderParser}.
  */
 class HeaderRead {
   readonly socket: ReadingSocket;
-  readonly parser: ProxyHeaderParser;
+  readonly maxHeaderSize: number;
   readonly callback: HeaderCallback;
   /** The socket's own peer, when the caller has read it (`null`: none, a Unix socket); else read at the end. */
   readonly via: SocketAddress | null | undefined;
-  timer: NodeJS.Timeout | undefined;
+  readonly deadlines: Deadlines;
+  parser: ProxyHeaderParser | undefined;
+  deadline = 0;
+  prev: HeaderRead | undefined = undefined;
+  next: HeaderRead | undefined = undefined;
 
   constructor(socket: ReadingSocket, timeout: number, maxHeaderSize: number, via: SocketAddress | null | undefined, callback: HeaderCallback) {
     this.socket = socket;
+    this.maxHeaderSize = maxHeaderSize;
     this.via = via;
-    this.parser = new ProxyHeaderParser(maxHeaderSize);
     this.callback = callback;
+    let deadlines = deadlinesByTimeout.get(timeout);
+    if (deadlines === undefined) {
+      deadlines = new Deadlines(timeout);
+      deadlinesByTimeout.set(timeout, deadlines);
+    }
+    this.deadlines = deadlines;
     socket[kReader] = this;
-    this.timer = setTimeout(this.expire, timeout);
+    deadlines.add(this);
     socket.on("readable", onReadable);
     socket.on("end", onEnd);
     socket.on("close", onClose);
     socket.on("error", onError);
   }
 
-  readonly expire = (): void => {
-    this.timer = undefined;
-    const received = this.parser.received;
-    this.finish(new ProtocolError(`no complete PROXY header within the timeout (${received} bytes received)`, { code: PROXY_ERROR.TIMEOUT }), null);
-  };
+  /** Bytes of the header received so far. */
+  get received(): number {
+    return this.parser?.received ?? 0;
+  }
+
+  expire(): void {
+    this.finish(new ProtocolError(`no complete PROXY header within the timeout (${this.received} bytes received)`, { code: PROXY_ERROR.TIMEOUT }), null);
+  }
 
   drain(): void {
     const socket = this.socket;
     let chunk: Buffer | null;
     while (socket[kReader] === this && (chunk = socket.read() as Buffer | null) !== null) {
-      let result: ReturnType<ProxyHeaderParser["push"]>;
+      let info: ProxyInfo;
+      let rest: Buffer | undefined;
       try {
-        result = this.parser.push(chunk);
+        if (this.parser === undefined) {
+          // The first chunk: most often the whole header (and maybe the request after it).
+          const length = scanProxyHeader(chunk, this.maxHeaderSize);
+          if (length === 0 || chunk.length < length) {
+            this.parser = new ProxyHeaderParser(this.maxHeaderSize);
+            this.parser.push(chunk);
+            continue;
+          }
+          info = decodeProxyHeader(chunk, length, this.peerVia());
+          if (chunk.length > length) rest = chunk.subarray(length);
+        } else {
+          const result = this.parser.push(chunk);
+          if (result === null) continue;
+          const via = this.peerVia();
+          info = via === null ? result.info : { ...result.info, via };
+          if (result.rest.length > 0) rest = result.rest;
+        }
       } catch (error) {
         this.finish(error as Error, null);
         return;
       }
-      if (result === null) continue;
-      const via =
-        this.via !== undefined
-          ? this.via
-          : typeof socket.remoteAddress === "string"
-            ? toSocketAddress({ address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily })
-            : null;
-      const info: ProxyInfo = via === null ? result.info : { ...result.info, via };
       // Detach first: unshift must not re-enter our 'readable' listener.
       this.detach();
-      if (result.rest.length > 0) socket.unshift(result.rest);
+      if (rest !== undefined) socket.unshift(rest);
       this.callback(null, info);
       return;
     }
   }
 
+  /** The header's `via`: the peer the caller passed, else the socket's TCP peer (`null` on a Unix socket). */
+  peerVia(): SocketAddress | null {
+    if (this.via !== undefined) return this.via;
+    const socket = this.socket;
+    return typeof socket.remoteAddress === "string" ? toSocketAddress({ address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily }) : null;
+  }
+
   closed(): void {
-    const received = this.parser.received;
+    const received = this.received;
     const error =
       received === 0
         ? new ProtocolError("connection closed before sending a PROXY header", { code: PROXY_ERROR.CLOSED })
@@ -106,8 +195,7 @@ class HeaderRead {
   detach(): void {
     const socket = this.socket;
     socket[kReader] = undefined;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.deadlines.remove(this);
     socket.removeListener("readable", onReadable);
     socket.removeListener("end", onEnd);
     socket.removeListener("close", onClose);

@@ -9,8 +9,24 @@ function invalid(reason: string): ProtocolError {
 
 /** The TLVs of a header that has none (v1, or v2 without any). */
 export function emptyTlvs(): ProxyTlvs {
-  return { alpn: null, authority: null, uniqueId: null, ssl: null, netns: null, raw: new Map() };
+  return EMPTY_TLVS;
 }
+
+/** A Map that stays empty: `set`, `delete` and `clear` throw (one is shared by every header without TLVs). */
+class EmptyTlvMap extends Map<number, Buffer> {
+  override set(): this {
+    throw new TypeError("the TLVs of a PROXY header are read-only");
+  }
+  override delete(): boolean {
+    throw new TypeError("the TLVs of a PROXY header are read-only");
+  }
+  override clear(): void {
+    throw new TypeError("the TLVs of a PROXY header are read-only");
+  }
+}
+
+/** The TLVs of every header that carries none (v1, and most v2 ones): one frozen object, not a Map per connection. */
+const EMPTY_TLVS: ProxyTlvs = Object.freeze({ alpn: null, authority: null, uniqueId: null, ssl: null, netns: null, raw: Object.freeze(new EmptyTlvMap()) });
 
 /** A copy of `header[start, end)`: TLV values never keep the socket's chunk (and the payload after the header) alive. */
 function copy(header: Uint8Array, start: number, end: number): Buffer {

@@ -59,12 +59,12 @@ function address(text: string, family: "IPv4" | "IPv6", what: string): string {
  * between fields, the addresses of the named family, ports without leading zeros; or
  * `PROXY UNKNOWN` followed by CRLF or by a space and anything (ignored).
  */
-export function decodeV1(buf: Uint8Array, length: number): ProxyInfo {
+export function decodeV1(buf: Uint8Array, length: number, via: SocketAddress | null = null): ProxyInfo {
   // Only ASCII reaches here for TCP4/TCP6 (checked per field); latin1 keeps UNKNOWN's junk harmless.
   const line = Buffer.from(buf.buffer, buf.byteOffset, length - 2).toString("latin1");
   const rest = line.slice(V1_PREFIX.length);
   if (rest.startsWith("UNKNOWN") && (rest.length === 7 || rest.charCodeAt(7) === 0x20)) {
-    return { version: 1, command: "PROXY", transport: "UNSPEC", source: null, destination: null, via: null, tlvs: emptyTlvs() };
+    return { version: 1, command: "PROXY", transport: "UNSPEC", source: null, destination: null, via, tlvs: emptyTlvs() };
   }
   const fields = rest.split(" ");
   const protocol = fields[0];
@@ -74,5 +74,5 @@ export function decodeV1(buf: Uint8Array, length: number): ProxyInfo {
   const [, src = "", dst = "", sport = "", dport = ""] = fields;
   const source: SocketAddress = { address: address(src, family, "source"), port: port(sport, "source"), family };
   const destination: SocketAddress = { address: address(dst, family, "destination"), port: port(dport, "destination"), family };
-  return { version: 1, command: "PROXY", transport: "STREAM", source, destination, via: null, tlvs: emptyTlvs() };
+  return { version: 1, command: "PROXY", transport: "STREAM", source, destination, via, tlvs: emptyTlvs() };
 }

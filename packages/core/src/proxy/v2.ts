@@ -56,7 +56,7 @@ function port(buf: Uint8Array, at: number): number {
  * whole block (the real endpoints apply); PROXY over INET/INET6 gives the addresses; AF_UNIX and
  * UNSPEC give `null` addresses; the TLVs after the family's address block are walked.
  */
-export function decodeV2(buf: Uint8Array, total: number): ProxyInfo {
+export function decodeV2(buf: Uint8Array, total: number, via: SocketAddress | null = null): ProxyInfo {
   const command = (buf[12] as number) & 0x0f;
   const fam = buf[13] as number;
   const family = fam >> 4;
@@ -72,7 +72,7 @@ export function decodeV2(buf: Uint8Array, total: number): ProxyInfo {
     } catch {
       tlvs = emptyTlvs();
     }
-    return { version: 2, command: "LOCAL", transport: "UNSPEC", source: null, destination: null, via: null, tlvs };
+    return { version: 2, command: "LOCAL", transport: "UNSPEC", source: null, destination: null, via, tlvs };
   }
   const transport = fam === 0x00 ? "UNSPEC" : (fam & 0x0f) === 1 ? "STREAM" : "DGRAM";
   let source: SocketAddress | null = null;
@@ -86,5 +86,5 @@ export function decodeV2(buf: Uint8Array, total: number): ProxyInfo {
     destination = { address: formatIPv6(buf, at + 16), port: port(buf, at + 34), family: "IPv6" };
   }
   const tlvs = decodeTlvs(buf, at + (FAMILY_MIN[family] as number), total);
-  return { version: 2, command: "PROXY", transport, source, destination, via: null, tlvs };
+  return { version: 2, command: "PROXY", transport, source, destination, via, tlvs };
 }
