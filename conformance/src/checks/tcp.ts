@@ -42,6 +42,22 @@ export const checks: Check[] = [
     },
   },
   {
+    id: "tcp.peer",
+    title: "TCP handler's peer: the client's own address and port",
+    async run({ defer }) {
+      let seen: unknown;
+      const server = await serveTcp("127.0.0.1:0", (socket, peer) => {
+        seen = peer;
+        socket.end("ok\n");
+      });
+      defer(() => server.shutdown({ drainTimeout: 0 }));
+      const client = await connectStream({ port: server.address.port });
+      defer(() => client.socket.destroy());
+      await client.waitFor("ok\n");
+      assertEqual(seen, { address: "127.0.0.1", port: client.socket.localPort, family: "IPv4" }, "peer");
+    },
+  },
+  {
     id: "tcp.cap-queue",
     title: "TCP maxConnections, queue policy: the extra client waits for a slot",
     async run({ defer }) {
