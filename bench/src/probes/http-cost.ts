@@ -11,7 +11,7 @@
  *
  * With `callgrind-per-unit.sh`, the difference of two runs' "Collected" totals divided by the
  * difference of their request counts is the server's user-space instructions per request, free of
- * start-up and of the machine's load (see bench/README.md).
+ * start-up and of the machine's load (see bench/PROBES.md).
  */
 import { spawn } from "node:child_process";
 import * as net from "node:net";

@@ -14,7 +14,7 @@
  *
  * Under callgrind, the difference of the "Collected" totals of two runs with different datagram
  * counts, divided by the difference of the counts, is the server's instructions per datagram, free
- * of start-up and of the machine's load (see bench/README.md, "Instruction counts").
+ * of start-up and of the machine's load (see bench/PROBES.md).
  */
 import { spawn } from "node:child_process";
 import * as dgram from "node:dgram";

@@ -50,7 +50,10 @@ export interface ProxyTlvs {
   readonly ssl: ProxySsl | null;
   /** The network namespace name (type 0x30). */
   readonly netns: string | null;
-  /** Every TLV but NOOP, by type, values copied out of the header (CRC32C 0x03 included). */
+  /**
+   * Every TLV but NOOP, by type, values copied out of the header (CRC32C 0x03 included). A header
+   * without TLVs has one shared, frozen `tlvs` object whose map is empty and refuses writes.
+   */
   readonly raw: ReadonlyMap<number, Buffer>;
 }
 
