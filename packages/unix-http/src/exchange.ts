@@ -176,8 +176,8 @@ function declaredLength(raw: readonly string[], otherwise: number): number {
   return otherwise;
 }
 
-/** The raw path of a request target: origin-form up to the query, the path of an absolute-form one, `*` as is. */
-function targetPath(url: string): string {
+/** @internal The raw path of a request target: origin-form up to the query, the path of an absolute-form one, `*` as is. */
+export function targetPath(url: string): string {
   const query = url.indexOf("?");
   const path = query < 0 ? url : url.slice(0, query);
   if (path.charCodeAt(0) === 47 /* "/" */ || path === "*") return path;

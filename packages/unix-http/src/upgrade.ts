@@ -4,6 +4,7 @@ import { ProtocolError, type Logger } from "@tako/core";
 import { isThenable, reportProtocolError, type Counters, type Drain, type ServerHandle } from "@tako/core/listener";
 import type { WebSocket } from "ws";
 import { Context, EMPTY_PARAMS, type RequestHost } from "./context.ts";
+import { targetPath } from "./exchange.ts";
 import { NodeRequest, type RequestSource } from "./node-request.ts";
 import { rawBodyOf, toResponse } from "./response.ts";
 import { kFail, kHandle, type Router } from "./router.ts";
@@ -66,10 +67,8 @@ export function serveUpgrade(host: UpgradeHost, req: IncomingMessage, socket: So
   socket.once("close", () => unit.done());
   host.counters.accepted++;
   const x = new UpgradeExchange(host, req, socket);
-  let path = req.url ?? "/";
-  const query = path.indexOf("?");
-  if (query >= 0) path = path.slice(0, query);
-  Promise.resolve(host.router[kHandle](req.method ?? "GET", path, x.request, x))
+  // The same target rules as any request: an absolute-form target is routed by its path.
+  Promise.resolve(host.router[kHandle](req.method ?? "GET", targetPath(req.url ?? "/"), x.request, x))
     .then((result) => (result instanceof UpgradeAccepted ? accept(host, x, result, head) : writeRefusal(socket, toResponse(result), req.method === "HEAD")))
     .catch(async (error: unknown) => {
       // A result that is no response (or a failing refusal): the router's error response, else a cut.

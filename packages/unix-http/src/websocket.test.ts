@@ -155,6 +155,18 @@ describe("router.ws", () => {
     expect(post.received.toLowerCase()).toContain("allow: get, head, options");
   });
 
+  it("an upgrade with an absolute-form target (or a query) is routed by its path, as a plain request is", async () => {
+    const server = await serve(echoRouter());
+    const absolute = await raw(server);
+    absolute.socket.write(HANDSHAKE("http://localhost/echo/hall?x=1"));
+    await until(() => absolute.received.includes("\r\n\r\n"), "the handshake answer");
+    expect(absolute.received).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    const query = await raw(server);
+    query.socket.write(HANDSHAKE("/echo/hall?x=1"));
+    await until(() => query.received.includes("\r\n\r\n"), "the handshake answer");
+    expect(query.received).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+  });
+
   it("an upgrade to a path with no ws route never leaves the socket open, even with no ws route at all", async () => {
     const router = new Router();
     router.get("/plain", () => "plain answer");
