@@ -294,8 +294,8 @@ const pad = (text: string, width: number) => text + " ".repeat(Math.max(1, width
 
 /** How to start each example on its default address and talk to it (their READMEs say the same). */
 const TRY: ReadonlyArray<readonly [string, string]> = [
-  ["./scripts/dev pnpm --filter @tako/example-tcp-echo start", "nc 127.0.0.1 9001"],
-  ["./scripts/dev pnpm --filter @tako/example-udp-echo start", "echo hi | nc -u -w1 127.0.0.1 9000"],
+  ["./scripts/dev pnpm --filter @tako/example-tcp-echo start", "socat - TCP:127.0.0.1:9001"],
+  ["./scripts/dev pnpm --filter @tako/example-udp-echo start", "echo hi | socat -t1 - UDP:127.0.0.1:9000"],
   ["./scripts/dev pnpm --filter @tako/example-unix-socket start", `curl --unix-socket ${join(tmpdir(), "tako-http.sock")} http://localhost/`],
 ];
 

@@ -180,7 +180,7 @@ describe.each(TRANSPORTS)("%s: half-close", (_name, t) => {
       socket.write(Buffer.concat(chunks).reverse());
     });
     const client = await t.connect(server);
-    client.end("abc"); // like `printf abc | nc -N`
+    client.end("abc"); // like `printf abc | socat - TCP:host:port`
     expect((await readAll(client)).toString()).toBe("cba");
     await expect.poll(() => server.stats().active).toBe(0);
   });
