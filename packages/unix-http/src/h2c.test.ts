@@ -220,6 +220,26 @@ describe("ServerConfig over HTTP/2", () => {
     await goaway;
   });
 
+  it("keepAliveTimeout counts from the last stream's end: a slow request outlives it, then the idle session gets GOAWAY", async () => {
+    const router = appRouter();
+    router.get("/slow", async () => {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      return "slow";
+    });
+    const server = await serve(router, { keepAliveTimeout: 150 });
+    const session = connect(server);
+    let goawayAt = 0;
+    session.once("goaway", () => {
+      goawayAt = performance.now();
+    });
+    const reply = await h2request(session, "/slow"); // 400 ms with no frame on the session
+    const endedAt = performance.now();
+    expect(reply).toMatchObject({ status: 200, body: "slow" });
+    expect(goawayAt).toBe(0);
+    await once(session, "goaway");
+    expect(goawayAt - endedAt).toBeGreaterThanOrEqual(100);
+  });
+
   it("maxConnections caps HTTP/2 connections too", async () => {
     const server = await serve(appRouter(), { maxConnections: 1 });
     const first = connect(server);

@@ -1,4 +1,4 @@
-import { createServer, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
+import { createServer, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session, type Http2Stream } from "node:http2";
 import type { Socket } from "node:net";
 import type { ServerConfig } from "@tako/core";
 
@@ -69,7 +69,7 @@ export class H2Side {
     }
     const { keepAlive, keepAliveTimeout } = this.#config;
     if (!keepAlive) session.once("stream", () => session.close());
-    else if (keepAliveTimeout > 0) session.setTimeout(Math.ceil(keepAliveTimeout), () => session.close());
+    else if (keepAliveTimeout > 0) closeWhenIdle(session, Math.ceil(keepAliveTimeout));
   }
 
   /** Drain: GOAWAY on every session; open streams go on, new ones are refused. */
@@ -83,6 +83,27 @@ export class H2Side {
     for (const session of this.#sessions) session.destroy();
     this.#sessions.clear();
   }
+}
+
+/**
+ * GOAWAY once a session has had no open stream for `ms`: `keepAliveTimeout` as HTTP/1.1 means it,
+ * the time between requests. One timer per session, restarted only when its last stream closes
+ * (Node's `session.setTimeout` would refresh a timer on every frame of every stream instead); a
+ * session that never opens a stream is closed `ms` after it started.
+ */
+function closeWhenIdle(session: Http2Session, ms: number): void {
+  let open = 0;
+  const timer = setTimeout(() => {
+    if (open === 0) session.close();
+  }, ms).unref();
+  const onStreamClose = (): void => {
+    if (--open === 0 && !session.closed && !session.destroyed) timer.refresh();
+  };
+  session.on("stream", (stream: Http2Stream) => {
+    open++;
+    stream.on("close", onStreamClose);
+  });
+  session.once("close", () => clearTimeout(timer));
 }
 
 /** @internal The size of an HTTP/2 header list as nghttp2 and Node count it: name + value + 32 per field. */
