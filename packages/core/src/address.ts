@@ -136,8 +136,12 @@ export function formatAddress(address: { readonly host?: string; readonly addres
  */
 export function toSocketAddress(info: { address?: string | undefined; port?: number | undefined; family?: string | number | undefined }): SocketAddress {
   const address = info.address ?? "";
-  const family = info.family === "IPv6" || info.family === 6 || isIP(address) === 6 ? "IPv6" : "IPv4";
-  return { address, port: info.port ?? 0, family };
+  return { address, port: info.port ?? 0, family: familyOf(address, info.family) };
+}
+
+/** The family as a SocketAddress names it: what Node said (a name or, on older lines, a number), else the address's own. */
+function familyOf(address: string, family: string | number | undefined): "IPv4" | "IPv6" {
+  return family === "IPv6" || family === 6 || isIP(address) === 6 ? "IPv6" : "IPv4";
 }
 
 interface PeerNameHandle {
@@ -168,7 +172,7 @@ export function peerAddressOf(socket: Socket): SocketAddress {
   // Pre-shaped: Node sets these three keys on the object it is given, in place.
   const out: { address: string; port: number; family: string | number } = { address: "", port: 0, family: "IPv4" };
   if (handle.getpeername(out) !== 0) return { address: "", port: 0, family: "IPv4" };
-  if (out.family !== "IPv4") out.family = out.family === "IPv6" || out.family === 6 || isIP(out.address) === 6 ? "IPv6" : "IPv4";
+  if (out.family !== "IPv4") out.family = familyOf(out.address, out.family);
   // Connections from one address (a proxy in front, a local client) share one string.
   if (out.address === lastPeerAddress) out.address = lastPeerAddress;
   else lastPeerAddress = out.address;

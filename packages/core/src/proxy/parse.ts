@@ -62,17 +62,24 @@ export function parseProxyHeader(buffer: Uint8Array, options: { readonly maxHead
  * A PROXY header arriving in chunks of any size: {@link ProxyHeaderParser.push} each chunk until
  * it returns the header and the bytes after it. Buffers at most the header plus one chunk, and
  * allocates nothing from a declared length: a v2 header declaring 65 535 bytes is refused (past
- * `maxHeaderSize`) or simply awaited, chunk by chunk.
+ * `maxHeaderSize`) or simply awaited, chunk by chunk. A header that arrives whole in the first
+ * chunk (what proxies send) is decoded from that chunk: no list, no copy. `via` goes into the
+ * decoded info as it is.
  */
 export class ProxyHeaderParser {
   readonly #max: number;
-  #chunks: Buffer[] = [];
+  readonly #via: SocketAddress | null;
+  /** The first chunk, or all chunks so far once joined. */
+  #first: Buffer | undefined;
+  /** Chunks after the first, not yet joined (made only for a header split across reads). */
+  #more: Buffer[] | undefined;
   #size = 0;
   /** The header's length once known (v2 after 16 bytes, v1 at its CRLF). */
   #length = 0;
 
-  constructor(maxHeaderSize: number = DEFAULT_MAX_HEADER_SIZE) {
+  constructor(maxHeaderSize: number = DEFAULT_MAX_HEADER_SIZE, via: SocketAddress | null = null) {
     this.#max = maxHeaderSize;
+    this.#via = via;
   }
 
   /** Bytes pushed so far. */
@@ -83,7 +90,8 @@ export class ProxyHeaderParser {
   /** Feeds a chunk; returns the header and what followed it once complete, else `null`. Throws {@link ProtocolError}. */
   push(chunk: Buffer): { info: ProxyInfo; length: number; rest: Buffer } | null {
     if (chunk.length === 0) return null;
-    this.#chunks.push(chunk);
+    if (this.#first === undefined) this.#first = chunk;
+    else (this.#more ??= []).push(chunk);
     this.#size += chunk.length;
     if (this.#length === 0) {
       this.#length = scanProxyHeader(this.#joined(), this.#max);
@@ -91,18 +99,20 @@ export class ProxyHeaderParser {
     }
     if (this.#size < this.#length) return null;
     const all = this.#joined();
-    const info = decodeProxyHeader(all, this.#length);
+    const info = decodeProxyHeader(all, this.#length, this.#via);
     const rest = all.subarray(this.#length);
-    this.#chunks = [];
+    this.#first = undefined;
     return { info, length: this.#length, rest };
   }
 
-  /** The chunks so far as one buffer (kept as the only chunk, so each byte is copied at most once per join). */
+  /** The chunks so far as one buffer (kept as the first, so each byte is copied at most once per join). */
   #joined(): Buffer {
-    const chunks = this.#chunks;
-    if (chunks.length === 1) return chunks[0] as Buffer;
-    const all = Buffer.concat(chunks, this.#size);
-    this.#chunks = [all];
+    const first = this.#first as Buffer;
+    const more = this.#more;
+    if (more === undefined || more.length === 0) return first;
+    const all = Buffer.concat([first, ...more], this.#size);
+    this.#first = all;
+    this.#more = undefined;
     return all;
   }
 }

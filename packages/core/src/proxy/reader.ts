@@ -3,7 +3,7 @@ import { type SocketAddress, toSocketAddress } from "../address.ts";
 import { checkDuration } from "../check.ts";
 import { InvalidConfigError, ProtocolError } from "../errors.ts";
 import { DEFAULT_MAX_HEADER_SIZE, PROXY_ERROR } from "./constants.ts";
-import { checkMaxHeaderSize, decodeProxyHeader, ProxyHeaderParser, scanProxyHeader } from "./parse.ts";
+import { checkMaxHeaderSize, ProxyHeaderParser } from "./parse.ts";
 import type { ProxyInfo } from "./types.ts";
 
 /** Called once with the header, or with why there is none (the socket is left to the caller). */
@@ -64,9 +64,11 @@ class Deadlines {
     read.prev = undefined;
     read.next = undefined;
     // The timer stays armed while the list is not empty (it re-arms for the new head when it fires).
-    if (this.head === undefined && this.timer !== undefined) {
-      clearTimeout(this.timer);
+    if (this.head === undefined) {
+      if (this.timer !== undefined) clearTimeout(this.timer);
       this.timer = undefined;
+      // Timeouts a caller of readProxyHeader varies must not pile up lists: the next read makes one.
+      if (!this.firing) deadlinesByTimeout.delete(this.timeout);
     }
   }
 
@@ -81,104 +83,75 @@ class Deadlines {
       this.firing = false;
     }
     if (this.head !== undefined) this.timer = setTimeout(this.fire, Math.max(1, Math.ceil(this.head.deadline - now))).unref();
+    else deadlinesByTimeout.delete(this.timeout);
   };
 }
 
-/** One list per distinct timeout (a listener's reads all share its policy's). */
+/** One list per distinct timeout with reads pending (a listener's reads all share its policy's); an emptied list is dropped. */
 const deadlinesByTimeout = new Map<number, Deadlines>();
+
+function deadlinesFor(timeout: number): Deadlines {
+  let deadlines = deadlinesByTimeout.get(timeout);
+  if (deadlines === undefined) {
+    deadlines = new Deadlines(timeout);
+    deadlinesByTimeout.set(timeout, deadlines);
+  }
+  return deadlines;
+}
 
 /**
  * One header read on one socket: chunks with `socket.read()` on 'readable' (never byte by byte),
  * one deadline for the whole header (set once, gone when it settles), exactly the header
- * consumed and the rest `unshift`ed back in front of whatever is still buffered. A header that
- * arrives whole in the first chunk (what proxies send) is decoded from that chunk directly;
- * only a header split across reads takes a {@link ProxyHeaderParser}.
+ * consumed and the rest `unshift`ed back in front of whatever is still buffered.
  */
 class HeaderRead {
   readonly socket: ReadingSocket;
-  readonly maxHeaderSize: number;
+  readonly parser: ProxyHeaderParser;
   readonly callback: HeaderCallback;
-  /** The socket's own peer, when the caller has read it (`null`: none, a Unix socket); else read at the end. */
-  readonly via: SocketAddress | null | undefined;
   readonly deadlines: Deadlines;
-  parser: ProxyHeaderParser | undefined;
   deadline = 0;
   prev: HeaderRead | undefined = undefined;
   next: HeaderRead | undefined = undefined;
 
-  constructor(socket: ReadingSocket, timeout: number, maxHeaderSize: number, via: SocketAddress | null | undefined, callback: HeaderCallback) {
+  constructor(socket: ReadingSocket, timeout: number, maxHeaderSize: number, via: SocketAddress | null, callback: HeaderCallback) {
     this.socket = socket;
-    this.maxHeaderSize = maxHeaderSize;
-    this.via = via;
+    this.parser = new ProxyHeaderParser(maxHeaderSize, via);
     this.callback = callback;
-    let deadlines = deadlinesByTimeout.get(timeout);
-    if (deadlines === undefined) {
-      deadlines = new Deadlines(timeout);
-      deadlinesByTimeout.set(timeout, deadlines);
-    }
-    this.deadlines = deadlines;
+    this.deadlines = deadlinesFor(timeout);
     socket[kReader] = this;
-    deadlines.add(this);
+    this.deadlines.add(this);
     socket.on("readable", onReadable);
     socket.on("end", onEnd);
     socket.on("close", onClose);
     socket.on("error", onError);
   }
 
-  /** Bytes of the header received so far. */
-  get received(): number {
-    return this.parser?.received ?? 0;
-  }
-
   expire(): void {
-    this.finish(new ProtocolError(`no complete PROXY header within the timeout (${this.received} bytes received)`, { code: PROXY_ERROR.TIMEOUT }), null);
+    this.finish(new ProtocolError(`no complete PROXY header within the timeout (${this.parser.received} bytes received)`, { code: PROXY_ERROR.TIMEOUT }), null);
   }
 
   drain(): void {
     const socket = this.socket;
     let chunk: Buffer | null;
     while (socket[kReader] === this && (chunk = socket.read() as Buffer | null) !== null) {
-      let info: ProxyInfo;
-      let rest: Buffer | undefined;
+      let result: ReturnType<ProxyHeaderParser["push"]>;
       try {
-        if (this.parser === undefined) {
-          // The first chunk: most often the whole header (and maybe the request after it).
-          const length = scanProxyHeader(chunk, this.maxHeaderSize);
-          if (length === 0 || chunk.length < length) {
-            this.parser = new ProxyHeaderParser(this.maxHeaderSize);
-            this.parser.push(chunk);
-            continue;
-          }
-          info = decodeProxyHeader(chunk, length, this.peerVia());
-          if (chunk.length > length) rest = chunk.subarray(length);
-        } else {
-          const result = this.parser.push(chunk);
-          if (result === null) continue;
-          const via = this.peerVia();
-          info = via === null ? result.info : { ...result.info, via };
-          if (result.rest.length > 0) rest = result.rest;
-        }
+        result = this.parser.push(chunk);
       } catch (error) {
         this.finish(error as Error, null);
         return;
       }
+      if (result === null) continue;
       // Detach first: unshift must not re-enter our 'readable' listener.
       this.detach();
-      if (rest !== undefined) socket.unshift(rest);
-      this.callback(null, info);
+      if (result.rest.length > 0) socket.unshift(result.rest);
+      this.callback(null, result.info);
       return;
     }
   }
 
-  /** The header's `via`: the peer the caller passed, else the socket's TCP peer (`null` on a Unix socket). */
-  peerVia(): SocketAddress | null {
-    if (this.via !== undefined) return this.via;
-    const socket = this.socket;
-    return typeof socket.remoteAddress === "string" ? toSocketAddress({ address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily }) : null;
-  }
-
   closed(): void {
-    const received = this.received;
+    const received = this.parser.received;
     const error =
       received === 0
         ? new ProtocolError("connection closed before sending a PROXY header", { code: PROXY_ERROR.CLOSED })
@@ -209,7 +182,13 @@ class HeaderRead {
  * function that cancels the read (the callback is not called then). The caller validated the options.
  */
 export function startProxyHeaderRead(socket: net.Socket, timeout: number, maxHeaderSize: number, via: SocketAddress | null | undefined, callback: HeaderCallback): () => void {
-  const read = new HeaderRead(socket as ReadingSocket, timeout, maxHeaderSize, via, callback);
+  const peer =
+    via !== undefined
+      ? via
+      : typeof socket.remoteAddress === "string"
+        ? toSocketAddress({ address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily })
+        : null;
+  const read = new HeaderRead(socket as ReadingSocket, timeout, maxHeaderSize, peer, callback);
   if (socket.destroyed) read.closed();
   return () => {
     if ((socket as ReadingSocket)[kReader] === read) read.detach();
