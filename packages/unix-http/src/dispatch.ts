@@ -97,3 +97,15 @@ export function decodeParams(raw: Record<string, string> | undefined): Readonly<
   }
   return decoded ?? raw;
 }
+
+/** @internal The raw path of a request target: origin-form up to the query, the path of an absolute-form one, `*` as is. */
+export function targetPath(url: string): string {
+  const query = url.indexOf("?");
+  const path = query < 0 ? url : url.slice(0, query);
+  if (path.charCodeAt(0) === 47 /* "/" */ || path === "*") return path;
+  try {
+    return new URL(url).pathname; // absolute-form target
+  } catch {
+    return path; // not a URL either: the router answers 400
+  }
+}

@@ -7,6 +7,7 @@ import { Context, EMPTY_PARAMS, type RequestHost } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import type { MaybePromise } from "./handler.ts";
 import { NodeRequest, type RequestSource } from "./node-request.ts";
+import { targetPath } from "./dispatch.ts";
 import { send, type SendTarget } from "./node-send.ts";
 import type { HandlerResult } from "./response.ts";
 import { kFail, kHandle, type Router } from "./router.ts";
@@ -174,16 +175,4 @@ function declaredLength(raw: readonly string[], otherwise: number): number {
     if (name.length === 17 && name.toLowerCase() === "transfer-encoding") return -1;
   }
   return otherwise;
-}
-
-/** @internal The raw path of a request target: origin-form up to the query, the path of an absolute-form one, `*` as is. */
-export function targetPath(url: string): string {
-  const query = url.indexOf("?");
-  const path = query < 0 ? url : url.slice(0, query);
-  if (path.charCodeAt(0) === 47 /* "/" */ || path === "*") return path;
-  try {
-    return new URL(url).pathname; // absolute-form target
-  } catch {
-    return path; // not a URL either: the router answers 400
-  }
 }

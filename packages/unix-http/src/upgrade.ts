@@ -4,7 +4,7 @@ import { ProtocolError, type Logger } from "@tako/core";
 import { isThenable, reportProtocolError, type Counters, type Drain, type ServerHandle } from "@tako/core/listener";
 import type { WebSocket } from "ws";
 import { Context, EMPTY_PARAMS, type RequestHost } from "./context.ts";
-import { targetPath } from "./exchange.ts";
+import { targetPath } from "./dispatch.ts";
 import { NodeRequest, type RequestSource } from "./node-request.ts";
 import { rawBodyOf, toResponse } from "./response.ts";
 import { kFail, kHandle, type Router } from "./router.ts";
