@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ProtocolError } from "../errors.ts";
 import { encodeProxyHeader } from "./encode.ts";
+import { TLV } from "./constants.ts";
 import { formatIPv4, formatIPv6 } from "./ip.ts";
 import { parseProxyHeader, ProxyHeaderParser } from "./parse.ts";
 import { SIG } from "./test-vectors.ts";
@@ -168,13 +169,15 @@ describe("parser properties", () => {
           return;
         }
         expect(result.length).toBeLessThanOrEqual(mutated.length);
-        // With a CRC32C TLV every changed byte of a PROXY header is caught, but the CRC TLV's own
-        // type byte (then there is no CRC to check), a change to LOCAL (it claims nothing and
-        // drops TLVs that do not check out), and a length byte that shortens the header to end
-        // before the TLVs (a valid, shorter header that carries no CRC; seed -102616153).
+        // A header that still parses with a CRC32C TLV had that TLV checked over the changed bytes,
+        // and CRC32C catches every single-byte change: so it never parses with one.
+        if (result.info.tlvs.raw.has(TLV.CRC32C)) expect.fail(`byte ${i} changed and a CRC32C TLV still checked out`);
+        // Without it, a CRC-protected header parses again only when the change re-frames it: the
+        // version/command byte (LOCAL claims nothing and drops TLVs), the family byte (a longer or
+        // shorter address block swallows or exposes the CRC TLV; seed 2079282734), the length
+        // bytes (the header ends before its TLVs; seed -102616153), or the CRC TLV's own type byte.
         const crcType = 16 + [0, 12, 36][(h[13] as number) >> 4]!;
-        const crcKept = result.length === h.length;
-        if (input.tlvs?.crc32c && result.info.command === "PROXY" && i !== crcType && crcKept) expect.fail(`byte ${i} changed and the CRC32C did not catch it`);
+        if (input.tlvs?.crc32c && result.info.command === "PROXY" && i !== crcType && (i < 12 || i > 15)) expect.fail(`byte ${i} changed and the CRC32C did not catch it`);
       }),
       { numRuns: 2000 },
     );
@@ -189,6 +192,25 @@ describe("parser properties", () => {
     expect(result.length).toBe(28);
     expect(result.info.source).toMatchObject({ address: "10.0.0.7", port: 4000 });
     expect(result.info.tlvs.raw.size).toBe(0);
+  });
+
+  it("a family byte turned from TCP4 to TCP6 can swallow the CRC32C TLV into the address block: a valid header without the CRC", () => {
+    // CI's counterexample (seed 2079282734): 45 bytes after the fixed head, the CRC32C TLV at 28.
+    const h = encodeProxyHeader({
+      version: 2,
+      source: { address: "0.0.0.0", port: 0 },
+      destination: { address: "0.0.0.0", port: 0 },
+      tlvs: { crc32c: true, authority: "", uniqueId: new Uint8Array(2), netns: "0", noop: 11 },
+    });
+    expect(h.length).toBe(61);
+    const mutated = Buffer.from(h);
+    mutated[13] = 0x21; // TCP6: the address block is now 36 bytes and ends inside the NOOP padding
+    const result = attempt(mutated);
+    if (result instanceof ProtocolError) throw result;
+    expect(result.length).toBe(61);
+    expect(result.info.source?.family).toBe("IPv6");
+    expect(result.info.tlvs.raw.has(TLV.CRC32C)).toBe(false);
+    expect(attempt(h)).not.toBeInstanceOf(ProtocolError);
   });
 
   it("arbitrary bytes (and arbitrary bytes after a valid signature) only ever give ProtocolError", () => {
