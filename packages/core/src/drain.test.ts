@@ -9,7 +9,7 @@ describe("Drain", () => {
     const report = await drain.drain(30_000);
     expect(report.drained).toBe(0);
     expect(report.forced).toBe(0);
-    expect(report.durationMs).toBeLessThan(50);
+    expect(report.durationMs).toBeLessThan(1_000); // at once, not at the 30 s timeout (a bound a loaded CI machine cannot trip)
   });
 
   it("aborts the shared signal when the drain starts, and every unit sees it", async () => {
