@@ -1,5 +1,6 @@
 import { setMaxListeners } from "node:events";
 import type * as net from "node:net";
+import type { SocketAddress } from "./address.ts";
 import { checkFunction, isThenable } from "./check.ts";
 import { channels } from "./diagnostics.ts";
 import { Drain, DrainUnit, type HandlerContext } from "./drain.ts";
@@ -211,14 +212,24 @@ class StreamMachine<Peer, Address> {
       else this.early.push(socket);
       return;
     }
-    const verdict = this.proxy === undefined ? "ok" : this.proxy.admit(socket);
-    if (this.drain.draining || verdict !== "ok") {
-      if (verdict !== "gone") handle.counters.rejected++;
+    if (this.drain.draining) {
+      handle.counters.rejected++;
       socket.destroy();
       return;
     }
+    // A PROXY `trusted` list judges the peer's address now; the peer read for it is the handler's.
+    let peer: Peer | undefined;
+    if (this.proxy !== undefined && !this.proxy.policy.everyone) {
+      peer = this.peerOrRefuse(socket, handle);
+      if (peer === undefined) return;
+      if (this.proxy.admit(socket, (peer as SocketAddress).address) === "reject") {
+        handle.counters.rejected++;
+        socket.destroy();
+        return;
+      }
+    }
     if (this.inUse() < this.maxConnections) {
-      this.start(socket, handle);
+      this.start(socket, handle, peer);
       return;
     }
     if (this.reject || this.queue.size >= this.maxQueue) {
@@ -226,7 +237,7 @@ class StreamMachine<Peer, Address> {
       socket.destroy();
       return;
     }
-    this.enqueue(socket);
+    this.enqueue(socket); // read again when its turn comes (the queue is the overload path)
   }
 
   readonly onServerError = (error: NodeJS.ErrnoException): void => {
@@ -241,25 +252,33 @@ class StreamMachine<Peer, Address> {
     process.stderr.write(`[tako] ${this.kind} accept failed: ${code}: ${error.message} (further ${code} errors are not printed)\n`);
   };
 
-  start(socket: net.Socket, handle: ServerHandle<Address>): void {
+  /** Starts a connection's header phase or handler; `peer` when it was read already (at admit). */
+  start(socket: net.Socket, handle: ServerHandle<Address>, peer?: Peer): void {
     if (socket.destroyed) return;
-    let peer: Peer;
+    if (peer === undefined) {
+      peer = this.peerOrRefuse(socket, handle);
+      if (peer === undefined) return;
+    }
+    if (this.proxy !== undefined && !this.proxy.isDirect(socket)) this.proxy.begin(socket, peer);
+    else this.serve(socket, handle, peer, this.drain.context);
+  }
+
+  /** The socket's peer (see {@link StreamListenerInit.peerOf}), or `undefined` once the socket is destroyed for lack of one. */
+  peerOrRefuse(socket: net.Socket, handle: ServerHandle<Address>): Peer | undefined {
     try {
-      peer = this.peerOf(socket);
+      return this.peerOf(socket);
     } catch (error) {
       socket.destroy();
       if (error instanceof TakoError) {
         // The listener refused the peer (e.g. required peer credentials that cannot be read).
         handle.counters.rejected++;
         this.logger?.debug({ err: error, kind: this.kind }, "connection refused before its handler started");
-        return;
+        return undefined;
       }
-      // The socket died between accept and now (no remote address left): nothing to serve.
+      // The socket died between accept and now (reset: no remote address left): nothing to serve.
       this.logger?.debug({ err: error, kind: this.kind }, "connection lost before its handler started");
-      return;
+      return undefined;
     }
-    if (this.proxy !== undefined && !this.proxy.isDirect(socket)) this.proxy.begin(socket, peer);
-    else this.serve(socket, handle, peer, this.drain.context);
   }
 
   serve(socket: net.Socket, handle: ServerHandle<Address>, peer: Peer, ctx: HandlerContext): void {

@@ -49,16 +49,13 @@ export class ProxyHeaderPhase {
   }
 
   /**
-   * At accept: `"reject"` when the socket must be refused now (untrusted under `"reject"`),
-   * `"gone"` when it died before it could be judged (reset right after connecting: no address
-   * left; not counted as a refusal), else `"ok"`.
+   * At accept, for a policy with a `trusted` list (see {@link ProxyPolicy.everyone}): `"reject"`
+   * when the socket must be refused now (untrusted under `"reject"`), else `"ok"`. `address` is
+   * the peer's, read once by the listener (the same read the handler's peer comes from).
    */
-  admit(socket: net.Socket): "ok" | "reject" | "gone" {
-    // Without a trusted list the address decides nothing: not read here (the peer is read once, later).
-    if (this.policy.everyone) return "ok";
-    const address = socket.remoteAddress;
+  admit(socket: net.Socket, address: string): "ok" | "reject" {
     const decision = this.policy.decide(address);
-    if (decision === "reject") return address === undefined && this.#host.kind === "tcp" ? "gone" : "reject";
+    if (decision === "reject") return "reject";
     if (decision === "direct") (socket as MarkedSocket)[kDirect] = true;
     return "ok";
   }

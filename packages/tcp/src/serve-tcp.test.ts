@@ -1,9 +1,10 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import * as net from "node:net";
 import { describe, expect, it } from "vitest";
 import {
   BindError,
+  encodeProxyHeader,
   InvalidAddressError,
   InvalidConfigError,
   serveTcp,
@@ -54,6 +55,36 @@ describe("serveTcp", () => {
     expect(server.address).toMatchObject({ address: "::1", family: "IPv6" });
     const client = await connect(server.address.port, "::1");
     expect((await readAll(client)).toString()).toBe("IPv6 ::1");
+  });
+
+  it("a connection reset before its handler started is closed, not handed to the handler without a peer", async () => {
+    for (const proxyProtocol of [undefined, { trusted: ["127.0.0.1"] }] as const) {
+      const peers: SocketAddress[] = [];
+      let blocked = false;
+      await using server = await serveTcp(
+        "127.0.0.1:0",
+        async (socket, peer) => {
+          if (!blocked) {
+            blocked = true;
+            // While this loop is blocked, another process connects and resets: the kernel queues
+            // the connection, the reset arrives, and the accept that follows has no peer left.
+            const script = `const s = require("node:net").connect(${server.address.port}, "127.0.0.1", () => { s.resetAndDestroy(); setTimeout(() => process.exit(0), 50); });`;
+            expect(spawnSync(process.execPath, ["-e", script]).status).toBe(0);
+            socket.end("first");
+            return;
+          }
+          peers.push(peer);
+          socket.end();
+        },
+        proxyProtocol === undefined ? {} : { proxyProtocol },
+      );
+      const first = await connect(server.address.port);
+      if (proxyProtocol !== undefined) first.write(encodeProxyHeader({ version: 2, command: "LOCAL" }));
+      expect((await readAll(first)).toString()).toBe("first");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(peers).toEqual([]);
+      expect(server.stats()).toMatchObject({ accepted: 1, rejected: 0, protocolErrors: 0, handlerErrors: 0 });
+    }
   });
 
   it("accepts { host, port } and echoes through a real net client", async () => {

@@ -137,8 +137,18 @@ export async function serveTcp(addr: TcpAddressInput, handler: TcpHandler, optio
     handler,
     options,
     bind: (s) => (inherited !== undefined ? listenInherited(s, inherited, options) : listen(s, address as ListenAddress, options)),
-    peerOf: peerAddressOf,
+    peerOf: connectedPeerOf,
   });
+}
+
+/**
+ * The handler's peer, read once at accept. A connection reset before its handler started has no
+ * peer left (port 0): the throw tells the listener it is lost, so it is closed, not served.
+ */
+function connectedPeerOf(socket: net.Socket): SocketAddress {
+  const peer = peerAddressOf(socket);
+  if (peer.port === 0) throw new Error("the connection was reset before its handler started (no peer address)");
+  return peer;
 }
 
 /**
