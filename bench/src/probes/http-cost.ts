@@ -7,7 +7,8 @@
  *   node src/probes/http-cost.ts run <impl> <requests> [url] [-- wrapper...]
  *       the server under the wrapper (e.g. `valgrind --tool=callgrind --callgrind-out-file=/dev/null`)
  *       and a keep-alive client in this process: 10 connections, one request in flight on each,
- *       until <requests> were answered; then SIGTERM.
+ *       until <requests> were answered; then SIGTERM. PROBE_WARM=<url>:<count> sends that many
+ *       requests of <url> first (both runs of a pair do, so the difference excludes them).
  *
  * With `callgrind-per-unit.sh`, the difference of two runs' "Collected" totals divided by the
  * difference of their request counts is the server's user-space instructions per request, free of
@@ -101,6 +102,9 @@ async function run(impl: string, count: number, url: string, wrapper: string[]):
   const argv = [...wrapper, process.execPath, ...process.execArgv, self, "server", impl, path];
   const child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise<string>((resolve) => createInterface({ input: child.stdout as NodeJS.ReadableStream }).once("line", resolve));
+  // PROBE_WARM=<url>:<count>: that many requests of another URL first (both runs of a pair send them).
+  const warm = process.env.PROBE_WARM;
+  if (warm) await client(path, Number(warm.slice(warm.lastIndexOf(":") + 1)), warm.slice(0, warm.lastIndexOf(":")));
   await client(path, count, url);
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGTERM");
