@@ -68,8 +68,8 @@ export class ProxyHeaderPhase {
   /** Reads the header, then serves the connection or ends it. `peer` is the socket's own peer, read at accept. */
   begin(socket: net.Socket, peer: unknown): void {
     this.pending.add(socket);
-    // TCP: the header's `via` is the socket's peer, already read; Unix sockets have none.
-    const via = this.#host.kind === "tcp" && (peer as SocketAddress).address !== "" ? (peer as SocketAddress) : null;
+    // TCP: the header's `via` is the socket's peer, already read (a socket without one never gets here); Unix sockets have none.
+    const via = this.#host.kind === "tcp" ? (peer as SocketAddress) : null;
     startProxyHeaderRead(socket, this.policy.timeout, this.policy.maxHeaderSize, via, (error, info) => {
       this.pending.delete(socket);
       // The slot passes from the phase to the handler: no onSlotFree.

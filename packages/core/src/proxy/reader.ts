@@ -63,19 +63,15 @@ class Deadlines {
     else next.prev = prev;
     read.prev = undefined;
     read.next = undefined;
-    // The timer stays armed while the list is not empty (it re-arms for the new head when it fires).
-    if (this.head === undefined) {
-      if (this.timer !== undefined) clearTimeout(this.timer);
-      this.timer = undefined;
-      // Timeouts a caller of readProxyHeader varies must not pile up lists: the next read makes one.
-      if (!this.firing) deadlinesByTimeout.delete(this.timeout);
-    }
+    // The timer stays armed even when the list runs empty: the next read (one connection after
+    // another) reuses the list and its timer; a list still empty when the timer fires is dropped.
   }
 
   readonly fire = (): void => {
     this.timer = undefined;
     const now = performance.now();
-    // Reads past their deadline expire (each unlinks itself); the oldest left re-arms the timer.
+    // Reads past their deadline expire (each unlinks itself); the oldest left re-arms the timer,
+    // and a list with none left is dropped (timeouts a caller of readProxyHeader varies do not pile up).
     this.firing = true;
     try {
       while (this.head !== undefined && this.head.deadline <= now + 1) this.head.expire();
